@@ -1,0 +1,252 @@
+/**
+ * oidc-provider adapter on Redis (ioredis 6; needs Redis ≥ 7.0 for GETDEL, SET … GET and EXPIRE NX/GT).
+ *
+ * Keyspace (all under `prefix`):
+ *   `${model}:${id}`               the payload as a JSON string, PX = expiresIn (none: persistent)
+ *   `uid:${model}:${uid}`          → id, same TTL as the item (Session.findByUid)
+ *   `userCode:${model}:${code}`    → id, same TTL as the item (DeviceCode.findByUserCode)
+ *   `grant:${grantId}`             sorted set of the item keys of grant-bound tokens, scored by their
+ *                                  expiry (epoch ms, +inf = never); the key's own TTL only ever grows, so
+ *                                  it outlives its longest-lived member. Shared by all models.
+ *
+ * Index entries are only trusted when the item they point to still carries the looked-up uid / userCode,
+ * and they are removed compare-and-delete (only while still pointing at the item), because oidc-provider
+ * re-keys Sessions under the same uid (destroy(oldId) + upsert(newId)).
+ *
+ * Not for Redis Cluster: one upsert writes several keys in one MULTI.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  GRANT_BOUND_MODELS,
+  epochSeconds,
+  ttlMilliseconds,
+  type AdapterPayload,
+  type OidcAdapter,
+  type OidcAdapterClass,
+  type OidcAdapterOptions,
+} from '../oidc-adapter.ts';
+
+export interface RedisOidcAdapterOptions extends OidcAdapterOptions {
+  /** prepended to every key; isolates providers / tests sharing a Redis. Default `oidc:` */
+  prefix?: string;
+}
+
+/** TTL given to a grant index that holds a member without expiry (a key without TTL could not be told apart from a fresh one). */
+const GRANT_INDEX_NEVER_MS = 100 * 365 * 24 * 3600 * 1000;
+/**
+ * Grant index members are pruned once their expiry score is this far in the past (keeps long-lived grants'
+ * indexes from growing with every refresh; the margin absorbs clock skew between app instances).
+ */
+const GRANT_PRUNE_GRACE_MS = 5 * 60 * 1000;
+
+/**
+ * consume: sets "consumed" on the stored JSON object in place, keeping its TTL, without decoding it
+ * (a cjson round trip would turn empty arrays into objects). The payload is JSON.stringify output, so
+ * a top-level "consumed" written by an earlier consume is the last member: it is replaced; otherwise
+ * the member is appended. A missing (or expired) key stays missing.
+ */
+const CONSUME_LUA = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if string.sub(v, -1) ~= '}' then return redis.error_reply('ERR ' .. KEYS[1] .. ' does not hold a JSON object') end
+local member = '"consumed":' .. ARGV[1] .. '}'
+local out, n = string.gsub(v, '([,{])"consumed":%-?%d+%.?%d*}$', '%1' .. member)
+if n == 0 then
+  if v == '{}' then out = '{' .. member else out = string.sub(v, 1, -2) .. ',' .. member end
+end
+redis.call('SET', KEYS[1], out, 'KEEPTTL')
+return 1
+`;
+
+/** Deletes KEYS[1] only while it still holds ARGV[1]. */
+const DELETE_IF_EQUALS_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** EVALSHA with a fallback to EVAL when the server's script cache does not have it (yet). */
+class LuaScript {
+  readonly source: string;
+  readonly sha1: string;
+
+  constructor(source: string) {
+    this.source = source;
+    this.sha1 = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha1, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return client.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const consumeScript = new LuaScript(CONSUME_LUA);
+const deleteIfEqualsScript = new LuaScript(DELETE_IF_EQUALS_LUA);
+
+type ExecResult = [error: Error | null, result: unknown][] | null;
+
+/** The replies of a MULTI/pipeline, throwing the first command error. */
+function replies(results: ExecResult): unknown[] {
+  if (!results) throw new Error('Redis transaction was aborted');
+  return results.map(([error, result]) => {
+    if (error) throw error;
+    return result;
+  });
+}
+
+const stringField = (payload: AdapterPayload, field: 'uid' | 'userCode' | 'grantId'): string | undefined => {
+  const value = payload[field];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+
+function parse(json: string): AdapterPayload {
+  return JSON.parse(json) as AdapterPayload;
+}
+
+/**
+ * An adapter class for oidc-provider's `adapter` option, storing in `client` under `prefix`. The client
+ * stays the caller's (connect / quit it yourself).
+ */
+export function redisAdapterClass(
+  client: Redis,
+  { prefix = 'oidc:', clockTolerance = 0 }: RedisOidcAdapterOptions = {},
+): OidcAdapterClass {
+  const itemKey = (model: string, id: string) => `${prefix}${model}:${id}`;
+  const uidKey = (model: string, uid: string) => `${prefix}uid:${model}:${uid}`;
+  const userCodeKey = (model: string, userCode: string) => `${prefix}userCode:${model}:${userCode}`;
+  const grantKey = (grantId: string) => `${prefix}grant:${grantId}`;
+
+  /** Removes the index entries `payload` (stored as model:id) owns, and — unless skipGrant — its grant membership. */
+  async function dropLinks(
+    model: string,
+    id: string,
+    payload: AdapterPayload,
+    keep: { uid?: string | undefined; userCode?: string | undefined; grantId?: string | undefined } = {},
+    skipGrant?: string,
+  ): Promise<void> {
+    const work: Promise<unknown>[] = [];
+    const uid = stringField(payload, 'uid');
+    if (uid && uid !== keep.uid) work.push(deleteIfEqualsScript.run(client, [uidKey(model, uid)], [id]));
+    const userCode = stringField(payload, 'userCode');
+    if (userCode && userCode !== keep.userCode) {
+      work.push(deleteIfEqualsScript.run(client, [userCodeKey(model, userCode)], [id]));
+    }
+    const grantId = stringField(payload, 'grantId');
+    if (grantId && grantId !== keep.grantId && grantId !== skipGrant && GRANT_BOUND_MODELS.has(model)) {
+      work.push(client.zrem(grantKey(grantId), itemKey(model, id)));
+    }
+    await Promise.all(work);
+  }
+
+  return class RedisOidcAdapter implements OidcAdapter {
+    readonly modelName: string;
+
+    constructor(modelName: string) {
+      this.modelName = modelName;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const ttl = ttlMilliseconds(expiresIn, clockTolerance);
+      if (ttl !== undefined && ttl <= 0) {
+        await this.destroy(id);
+        return;
+      }
+      const model = this.modelName;
+      const key = itemKey(model, id);
+      const multi = client.multi();
+      const value = JSON.stringify(payload);
+      if (ttl === undefined) multi.set(key, value, 'GET');
+      else multi.set(key, value, 'PX', ttl, 'GET');
+
+      const uid = stringField(payload, 'uid');
+      const userCode = stringField(payload, 'userCode');
+      const grantId = stringField(payload, 'grantId');
+      for (const indexKey of [uid && uidKey(model, uid), userCode && userCodeKey(model, userCode)]) {
+        if (!indexKey) continue;
+        if (ttl === undefined) multi.set(indexKey, id);
+        else multi.set(indexKey, id, 'PX', ttl);
+      }
+      if (grantId && GRANT_BOUND_MODELS.has(model)) {
+        const grant = grantKey(grantId);
+        const now = Date.now();
+        multi.zadd(grant, ttl === undefined ? '+inf' : now + ttl, key);
+        multi.zremrangebyscore(grant, '-inf', `(${now - GRANT_PRUNE_GRACE_MS}`);
+        const grantTtl = ttl ?? GRANT_INDEX_NEVER_MS;
+        multi.pexpire(grant, grantTtl, 'NX'); // a fresh index
+        multi.pexpire(grant, grantTtl, 'GT'); // an existing one only ever lives longer
+      }
+      const [previous] = replies(await multi.exec());
+
+      if (typeof previous === 'string') {
+        // the overwritten version's index entries / grant membership that this version no longer has
+        await dropLinks(model, id, parse(previous), { uid, userCode, grantId });
+      }
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (typeof id !== 'string') return undefined;
+      const json = await client.get(itemKey(this.modelName, id));
+      return json === null ? undefined : parse(json);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.#findByIndex(typeof uid === 'string' ? uidKey(this.modelName, uid) : undefined, 'uid', uid);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.#findByIndex(
+        typeof userCode === 'string' ? userCodeKey(this.modelName, userCode) : undefined,
+        'userCode',
+        userCode,
+      );
+    }
+
+    async consume(id: string): Promise<void> {
+      await consumeScript.run(client, [itemKey(this.modelName, id)], [epochSeconds()]);
+    }
+
+    async destroy(id: string): Promise<void> {
+      const json = await client.getdel(itemKey(this.modelName, id));
+      if (json !== null) await dropLinks(this.modelName, id, parse(json));
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      const grant = grantKey(grantId);
+      // take the members and drop the index in one step: concurrent revocations split nothing between them
+      const [members] = replies(await client.multi().zrange(grant, '0', '-1').del(grant).exec());
+      if (!Array.isArray(members) || members.length === 0) return;
+      const keys = members.filter((m): m is string => typeof m === 'string');
+      const pipeline = client.pipeline();
+      for (const key of keys) pipeline.getdel(key);
+      const payloads = replies(await pipeline.exec());
+
+      await Promise.all(
+        keys.map((key, i) => {
+          const json = payloads[i];
+          if (typeof json !== 'string') return undefined;
+          const rest = key.slice(prefix.length);
+          const separator = rest.indexOf(':');
+          return dropLinks(rest.slice(0, separator), rest.slice(separator + 1), parse(json), {}, grantId);
+        }),
+      );
+    }
+
+    async #findByIndex(
+      indexKey: string | undefined,
+      field: 'uid' | 'userCode',
+      expected: string,
+    ): Promise<AdapterPayload | undefined> {
+      if (indexKey === undefined) return undefined;
+      const id = await client.get(indexKey);
+      if (id === null) return undefined;
+      const payload = await this.find(id);
+      // an index entry can outlive a change of the item it points to; only trust it when the item agrees
+      return payload && payload[field] === expected ? payload : undefined;
+    }
+  };
+}
