@@ -1,0 +1,202 @@
+/**
+ * Assent's configuration: ONE zod schema. Every option has a documented default; unknown keys and bad
+ * values stop startup with a message that names the key (see ./load.ts for the file + environment sources).
+ */
+import { z } from 'zod';
+
+const url = z.url({ protocol: /^https?$/ });
+
+/** A TPP or internal OAuth client: oidc-provider client metadata, the fields Assent uses checked here. */
+export const clientSchema = z
+  .object({
+    client_id: z.string().min(1),
+    /** shown to the customer on the approval page */
+    client_name: z.string().min(1).optional(),
+    client_secret: z.string().min(16).optional(),
+    redirect_uris: z.array(url).default([]),
+    grant_types: z
+      .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+      .default(['authorization_code', 'refresh_token', 'client_credentials']),
+    response_types: z.array(z.enum(['code'])).default(['code']),
+    /** space-separated scopes the client may ask for */
+    scope: z.string().default('openid offline_access accountinformation'),
+    token_endpoint_auth_method: z
+      .enum(['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'client_secret_basic', 'client_secret_post'])
+      .default('private_key_jwt'),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    jwks_uri: url.optional(),
+    tls_client_auth_subject_dn: z.string().optional(),
+    dpop_bound_access_tokens: z.boolean().optional(),
+    tls_client_certificate_bound_access_tokens: z.boolean().optional(),
+    require_pushed_authorization_requests: z.boolean().optional(),
+    id_token_signed_response_alg: z.enum(['PS256', 'ES256', 'RS256']).optional(),
+    token_endpoint_auth_signing_alg: z.enum(['PS256', 'ES256', 'RS256']).optional(),
+    request_object_signing_alg: z.enum(['PS256', 'ES256', 'RS256']).optional(),
+    post_logout_redirect_uris: z.array(url).optional(),
+    /** an internal client (back-office apps); never a TPP */
+    'urn:assent:internal': z.boolean().optional(),
+  })
+  .strict();
+export type ClientConfig = z.infer<typeof clientSchema>;
+
+export const customerAccountSchema = z
+  .object({
+    /** the bank's internal account id */
+    accountId: z.string().min(1),
+    iban: z.string().min(15),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+    /** what the customer calls it */
+    name: z.string().min(1),
+    product: z.string().optional(),
+  })
+  .strict();
+
+/** A customer of the demo account directory (production plugs in the bank's own). */
+export const customerSchema = z
+  .object({
+    /** the PSU id */
+    id: z.string().min(1),
+    username: z.string().min(1),
+    /** demo only: a plain password, compared in constant time */
+    password: z.string().min(4),
+    name: z.string().min(1),
+    /** Brazil: CPF of the customer */
+    document: z.string().optional(),
+    accounts: z.array(customerAccountSchema).min(1),
+  })
+  .strict();
+export type CustomerConfig = z.infer<typeof customerSchema>;
+
+const jwkSchema = z.record(z.string(), z.unknown()).refine((k) => typeof k.kty === 'string', 'every key needs "kty"');
+
+export const configSchema = z
+  .object({
+    /** `production` refuses to start without MongoDB, Redis, signing keys, cookie keys and encryption keys. */
+    mode: z.enum(['demo', 'production']).default('demo'),
+    /** `fapi2`: FAPI 2.0 Security Profile; `demo`: relaxed for a local trial. Default: fapi2 in production, demo otherwise. */
+    profile: z.enum(['demo', 'fapi2']).optional(),
+    /** listen port (env PORT) */
+    port: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** listen address (env HOST) */
+    host: z.string().default('127.0.0.1'),
+    /** the OAuth issuer (env ISSUER); its path is where the OAuth endpoints are mounted */
+    issuer: url
+      .refine((u) => new URL(u).pathname.replace(/\/+$/, '') !== '', 'needs a path (e.g. /connect): the OAuth endpoints are mounted there')
+      .refine((u) => !new URL(u).search && !new URL(u).hash, 'must not have a query or fragment')
+      .default('http://localhost:3000/connect'),
+    /** trust X-Forwarded-* from a reverse proxy (env TRUST_PROXY) */
+    trustProxy: z.coerce.boolean().default(false),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    mongodb: z
+      .object({
+        /** env MONGODB_URI; absent: embedded in-memory store (demo mode only) */
+        uri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI').optional(),
+        /** env MONGODB_DATABASE */
+        database: z.string().min(1).default('assent'),
+      })
+      .strict()
+      .default({ database: 'assent' }),
+    redis: z
+      .object({
+        /** env REDIS_URL; absent: embedded in-memory store (demo mode only) */
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+        /** key prefix (env REDIS_PREFIX) */
+        prefix: z.string().default('assent:'),
+      })
+      .strict()
+      .default({ prefix: 'assent:' }),
+    keys: z
+      .object({
+        /** the signing JWKS (private keys) as JSON (env ASSENT_JWKS) */
+        jwks: z.object({ keys: z.array(jwkSchema).min(1) }).strict().optional(),
+        /** …or a file holding it (env ASSENT_JWKS_FILE) */
+        jwksFile: z.string().optional(),
+        /** keys that sign cookies, newest first (env ASSENT_COOKIE_KEYS, comma-separated) */
+        cookieKeys: z.array(z.string().min(32, 'cookie keys need at least 32 characters')).optional(),
+        /** field-encryption key ring as JSON (env ASSENT_DATA_KEYS) — see docs/configuration.md */
+        dataKeys: z.string().optional(),
+        /** …or a file holding it (env ASSENT_DATA_KEYS_FILE) */
+        dataKeysFile: z.string().optional(),
+      })
+      .strict()
+      .default({}),
+    /** OAuth clients (TPPs and internal apps) */
+    clients: z.array(clientSchema).default([]),
+    /** a JSON file with more clients (env ASSENT_CLIENTS_FILE) */
+    clientsFile: z.string().optional(),
+    /** demo account directory; a JSON file of customers (env ASSENT_CUSTOMERS_FILE) */
+    customersFile: z.string().optional(),
+    customers: z.array(customerSchema).default([]),
+    ttl: z
+      .object({
+        accessToken: z.number().int().positive().default(600),
+        clientCredentials: z.number().int().positive().default(600),
+        authorizationCode: z.number().int().positive().max(600).default(60),
+        refreshToken: z.number().int().positive().default(90 * 24 * 3600),
+        interaction: z.number().int().positive().default(600),
+        session: z.number().int().positive().default(3600),
+        grant: z.number().int().positive().default(180 * 24 * 3600),
+      })
+      .strict()
+      .default({
+        accessToken: 600,
+        clientCredentials: 600,
+        authorizationCode: 60,
+        refreshToken: 90 * 24 * 3600,
+        interaction: 600,
+        session: 3600,
+        grant: 180 * 24 * 3600,
+      }),
+    consent: z
+      .object({
+        /** the longest a consent may be valid; a later `validUntil` (or 9999-12-31) is capped */
+        maxValidityDays: z.number().int().min(1).max(3650).default(180),
+        /** a consent still `received` after this long becomes `rejected` */
+        receivedTimeoutSeconds: z.number().int().min(60).default(3600),
+        /** how often the sweeper looks for expired and stale consents (0 disables it) */
+        sweepIntervalSeconds: z.number().int().min(0).default(60),
+        /** the SCA methods offered to TPPs */
+        scaMethods: z
+          .array(
+            z
+              .object({
+                authenticationType: z.enum(['SMS_OTP', 'CHIP_OTP', 'PHOTO_OTP', 'PUSH_OTP']),
+                authenticationMethodId: z.string().min(1),
+                name: z.string().optional(),
+              })
+              .strict(),
+          )
+          .min(1)
+          .default([{ authenticationType: 'PUSH_OTP', authenticationMethodId: 'push-otp', name: 'Bank app' }]),
+      })
+      .strict()
+      .default({
+        maxValidityDays: 180,
+        receivedTimeoutSeconds: 3600,
+        sweepIntervalSeconds: 60,
+        scaMethods: [{ authenticationType: 'PUSH_OTP', authenticationMethodId: 'push-otp', name: 'Bank app' }],
+      }),
+    /** HTTP Basic credentials of the bank's own UI calling /api/fs/consent/authorize/* (env ASSENT_INTERNAL_API_USER / ASSENT_INTERNAL_API_PASSWORD) */
+    internalApi: z
+      .object({ username: z.string().min(1), password: z.string().min(16) })
+      .strict()
+      .optional(),
+    /**
+     * The bank's own consent UI. When set, after login the browser is sent there with
+     * `?sessionDataKey=…`, and that UI uses /api/fs/consent/authorize/{retrieve,persist}. Absent: Assent's page.
+     */
+    consentPageUrl: url.optional(),
+    /** step plugins: module specifiers (relative to the working directory, or package names) */
+    steps: z
+      .object({ retrieval: z.array(z.string()).default([]), persist: z.array(z.string()).default([]) })
+      .strict()
+      .default({ retrieval: [], persist: [] }),
+    /** largest accepted JSON body, in bytes */
+    bodyLimitBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
+    /** grace period for in-flight requests on SIGTERM */
+    shutdownTimeoutMs: z.number().int().min(0).default(10_000),
+  })
+  .strict();
+
+export type AssentConfigInput = z.input<typeof configSchema>;
+export type AssentConfig = z.output<typeof configSchema> & { profile: 'demo' | 'fapi2' };

@@ -1,0 +1,45 @@
+/**
+ * Composes the Koa app: request id + logging, error fallback, health, static assets, the mounted
+ * oidc-provider, then the routers (API dialects, the browser journey, the demo TPP when enabled).
+ */
+import { join } from 'node:path';
+import Koa from 'koa';
+import mount from 'koa-mount';
+import serve from 'koa-static';
+import type Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import type { AssentConfig } from '../config/schema.ts';
+import type { Logger } from './log.ts';
+import type { Stores } from './stores.ts';
+import { requestContext } from './http/request-context.ts';
+import { accessLog } from './http/access-log.ts';
+import { fallbackErrorHandler, securityHeaders } from './http/errors.ts';
+import { healthRouter } from './http/health.ts';
+import { issuerMountPath } from './oidc/provider.ts';
+
+export const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
+
+export interface AppParts {
+  config: AssentConfig;
+  log: Logger;
+  stores: Stores;
+  provider: Provider;
+  routers: Router[];
+}
+
+export function composeApp({ config, log, stores, provider, routers }: AppParts): Koa {
+  const app = new Koa({ proxy: config.trustProxy });
+  app.use(requestContext());
+  app.use(accessLog(log));
+  app.use(securityHeaders());
+  app.use(fallbackErrorHandler(log));
+  const health = healthRouter(stores);
+  app.use(health.routes());
+  app.use(mount('/static', serve(PUBLIC_DIR, { maxage: 3_600_000, gzip: false, brotli: false })));
+  app.use(mount(issuerMountPath(config) || '/', provider));
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}

@@ -1,0 +1,233 @@
+/**
+ * The consent application service: what the dialects, the approval path and the sweeper call. It runs
+ * the pure domain functions against the repository — read, compute the change, apply it as one
+ * conditional update, re-read and recompute when another writer got there first — and triggers the side
+ * effects of a consent leaving `valid` (its tokens are revoked). Ownership is checked here, once, for
+ * every dialect: another client's consent is indistinguishable from an unknown one.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ConsentRepository, ConsentQuery, ConsentSortField, ConsentPage } from '../consent/repository.ts';
+import type { Actor, Authorisation, Consent, ConsentChange, GrantedAccount } from '../consent/types.ts';
+import { applyChange } from '../consent/change.ts';
+import { ConsentNotFound, ConsentStateConflict, AuthorisationNotFound } from '../consent/errors.ts';
+import {
+  approve as approveChange,
+  createConsent,
+  deny as denyChange,
+  effectiveStatus,
+  expire,
+  findAuthorisation,
+  revokeByPsu as revokeChange,
+  selectScaMethod as selectChange,
+  startAuthorisation as startChange,
+  sweep as sweepChange,
+  terminateByTpp as terminateChange,
+  type NewConsent,
+} from '../consent/state.ts';
+import { currentRequest } from '../http/request-context.ts';
+
+export interface ConsentEffects {
+  /** called after a consent that had a grant ended (revoked, terminated, expired): revoke its tokens */
+  consentEnded(consent: Consent): Promise<void>;
+}
+
+export interface ConsentServiceOptions {
+  receivedTimeoutSeconds: number;
+  /** the SCA method used when an authorisation is created implicitly (consent_id requests) */
+  defaultScaMethodId: string;
+  now?: () => Date;
+}
+
+const MAX_ATTEMPTS = 5;
+
+export class ConsentService {
+  readonly #repo: ConsentRepository;
+  readonly #options: ConsentServiceOptions;
+  #effects: ConsentEffects = { consentEnded: async () => undefined };
+
+  constructor(repo: ConsentRepository, options: ConsentServiceOptions) {
+    this.#repo = repo;
+    this.#options = options;
+  }
+
+  /** wired after the OAuth service exists (it needs the consents for token claims) */
+  setEffects(effects: ConsentEffects): void {
+    this.#effects = effects;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
+
+  #ctx(actor?: Actor, reason?: string) {
+    const requestId = currentRequest()?.requestId;
+    return {
+      now: this.#now(),
+      ...(actor ? { actor } : {}),
+      ...(reason ? { reason } : {}),
+      ...(requestId ? { requestId } : {}),
+    };
+  }
+
+  async create(input: NewConsent): Promise<Consent> {
+    const consent = createConsent(input, { ...this.#ctx('TPP'), newId: randomUUID });
+    await this.#repo.create(consent);
+    return consent;
+  }
+
+  /** The consent, with an expiry that has passed recorded first (so every reader sees `expired`). */
+  async get(id: string): Promise<Consent | null> {
+    const consent = await this.#repo.findById(id);
+    if (!consent) return null;
+    if (effectiveStatus(consent, this.#now()) === 'expired' && consent.status !== 'expired') {
+      return this.#update(id, (c) => (effectiveStatus(c, this.#now()) === 'expired' ? expire(c, this.#ctx('system')) : null));
+    }
+    return consent;
+  }
+
+  /** The consent if `clientId` owns it; otherwise ConsentNotFound, exactly as for an unknown id. */
+  async getOwned(id: string, clientId: string): Promise<Consent> {
+    const consent = await this.get(id);
+    if (!consent || consent.clientId !== clientId) throw new ConsentNotFound(id);
+    return consent;
+  }
+
+  async findByGrantId(grantId: string): Promise<Consent | null> {
+    return this.#repo.findByGrantId(grantId);
+  }
+
+  query(filter: ConsentQuery, options: { sort: ConsentSortField; direction: 'asc' | 'desc'; skip: number; limit: number }): Promise<ConsentPage> {
+    return this.#repo.query(filter, options);
+  }
+
+  /** TPP DELETE: valid → terminatedByTpp, received → rejected; an ended consent stays as it is. */
+  async terminateByTpp(id: string, clientId: string): Promise<Consent> {
+    await this.getOwned(id, clientId);
+    return this.#update(id, (c) => terminateChange(c, this.#ctx('TPP')));
+  }
+
+  /** The customer (or the bank on their behalf) withdraws the consent. */
+  async revokeByPsu(id: string, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string }): Promise<Consent> {
+    const consent = await this.get(id);
+    if (!consent || (options.psuId !== undefined && consent.psuId !== options.psuId)) throw new ConsentNotFound(id);
+    return this.#update(id, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer')));
+  }
+
+  async startAuthorisation(id: string, clientId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {
+    await this.getOwned(id, clientId);
+    let created: Authorisation | undefined;
+    const consent = await this.#update(id, (c) => {
+      const { change, authorisation } = startChange(c, { ...this.#ctx('TPP'), newId: randomUUID });
+      created = authorisation;
+      return change;
+    });
+    return { consent, authorisation: created! };
+  }
+
+  async getAuthorisation(id: string, clientId: string, authorisationId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {
+    const consent = await this.getOwned(id, clientId);
+    return { consent, authorisation: findAuthorisation(consent, authorisationId) };
+  }
+
+  async selectScaMethod(id: string, clientId: string, authorisationId: string, scaMethodId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {
+    const owned = await this.getOwned(id, clientId);
+    findAuthorisation(owned, authorisationId);
+    const consent = await this.#update(id, (c) => selectChange(c, { authorisationId, scaMethodId }, this.#ctx('TPP')));
+    return { consent, authorisation: findAuthorisation(consent, authorisationId) };
+  }
+
+  /**
+   * The PSU approved. Without a named authorisation (a `consent_id` request), one is created, given the
+   * default SCA method and finalised in the same single update.
+   */
+  async approve(consent: Consent, input: { psuId: string; authorisationId?: string; grantedAccounts: GrantedAccount[]; grantId: string }): Promise<Consent> {
+    return this.#update(consent.id, (c) => {
+      const { base, authorisationId } = this.#withAuthorisation(c, input.authorisationId);
+      const change = approveChange(base.consent, { authorisationId, psuId: input.psuId, grantedAccounts: input.grantedAccounts, grantId: input.grantId }, this.#ctx('PSU'));
+      return base.merge(change);
+    });
+  }
+
+  async deny(consent: Consent, input: { psuId: string; authorisationId?: string; reason?: string }): Promise<Consent> {
+    return this.#update(consent.id, (c) => {
+      const { base, authorisationId } = this.#withAuthorisation(c, input.authorisationId);
+      const change = denyChange(base.consent, { authorisationId }, this.#ctx('PSU', input.reason ?? 'denied by the customer'));
+      return base.merge(change);
+    });
+  }
+
+  /** Expires what is past its validity and rejects what stayed `received` too long. Returns how many changed. */
+  async sweep(limit = 500): Promise<number> {
+    const now = this.#now();
+    const receivedBefore = new Date(now.getTime() - this.#options.receivedTimeoutSeconds * 1000);
+    const due = await this.#repo.findDue(now, receivedBefore, limit);
+    let changed = 0;
+    for (const consent of due) {
+      try {
+        const before = consent.status;
+        const after = await this.#update(consent.id, (c) => sweepChange(c, receivedBefore, this.#ctx('system')));
+        if (after.status !== before) changed++;
+      } catch (err) {
+        if (!(err instanceof ConsentStateConflict) && !(err instanceof ConsentNotFound)) throw err;
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Builds the authorisation an approval or denial moves: the named one, an open one in
+   * scaMethodSelected, or a new implicit one (started → scaMethodSelected), folded into the same change.
+   */
+  #withAuthorisation(consent: Consent, authorisationId: string | undefined) {
+    const ctx = this.#ctx('PSU');
+    let working = consent;
+    const pre: ConsentChange[] = [];
+    let id = authorisationId;
+    if (id === undefined) {
+      const { change, authorisation } = startChange(working, { ...ctx, newId: randomUUID });
+      pre.push(change);
+      working = applyChange(working, change);
+      id = authorisation.id;
+    } else if (!working.authorisations.some((a) => a.id === id)) {
+      throw new AuthorisationNotFound(consent.id, id);
+    }
+    const current = findAuthorisation(working, id);
+    if (current.scaStatus === 'started' || current.scaStatus === 'psuAuthenticated') {
+      const change = selectChange(working, { authorisationId: id, scaMethodId: current.scaMethodId ?? this.#options.defaultScaMethodId }, ctx);
+      pre.push(change);
+      working = applyChange(working, change);
+    }
+    const expect = { status: consent.status, revision: consent.revision };
+    return {
+      authorisationId: id,
+      base: {
+        consent: working,
+        /** one change from the original state: the earlier steps' fields, then the final step's */
+        merge(final: ConsentChange): ConsentChange {
+          const set = Object.assign({}, ...pre.map((p) => p.set), final.set) as ConsentChange['set'];
+          const history = [...pre.flatMap((p) => p.history ?? []), ...(final.history ?? [])];
+          return { id: consent.id, expect, set, ...(history.length ? { history } : {}) };
+        },
+      },
+    };
+  }
+
+  /**
+   * Reads, computes, applies; on a lost race re-reads and computes again (the domain then decides whether
+   * the intent still makes sense). `compute` returning null means "nothing to do".
+   */
+  async #update(id: string, compute: (consent: Consent) => ConsentChange | null): Promise<Consent> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.#repo.findById(id);
+      if (!current) throw new ConsentNotFound(id);
+      const change = compute(current);
+      if (!change) return current;
+      const stored = await this.#repo.apply(change);
+      if (stored) {
+        if (current.status === 'valid' && stored.status !== 'valid' && stored.grantId) await this.#effects.consentEnded(stored);
+        return stored;
+      }
+    }
+    throw new ConsentStateConflict(id, 'received', 'update', { message: `consent ${id} changed concurrently; try again` });
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The demo TPP ("Budget Buddy"): a tiny third-party app that lets a newcomer run the whole flow by
+ * clicking. It talks to Assent over HTTP exactly as a real TPP would (client_credentials token → create
+ * consent → start authorisation → select the SCA method → the scaOAuth link with state and PKCE → the
+ * customer approves → code exchange → introspection → consent status). Demo mode only; nothing else in
+ * src/ imports this folder, and deleting it breaks nothing.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import type { AssentConfig } from '../../config/schema.ts';
+import { negotiateLocale } from '../interaction/i18n.ts';
+
+const CLIENT_ID = 'demo-tpp';
+const CLIENT_SECRET = 'demo-tpp-secret';
+const PENDING_TTL_MS = 10 * 60_000;
+
+interface Pending {
+  verifier: string;
+  consentId: string;
+  redirectUri: string;
+  expires: number;
+}
+
+export interface DemoDeps {
+  config: AssentConfig;
+  views: { render(name: string, context: object): string };
+}
+
+const b64url = (buf: Buffer) => buf.toString('base64url');
+const basic = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
+
+async function json(res: Response): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  try {
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    return { raw: text.slice(0, 200) };
+  }
+}
+
+export function demoTppRouter({ config, views }: DemoDeps): Router {
+  const router = new Router({ prefix: '/demo-tpp' });
+  const issuer = config.issuer;
+  const origin = new URL(issuer).origin;
+  const pending = new Map<string, Pending>();
+
+  function render(ctx: Context, name: string, context: object, status = 200) {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.render(name, { locale: negotiateLocale({ acceptLanguage: ctx.get('accept-language') }), bankName: 'Budget Buddy (demo TPP)', ...context });
+  }
+
+  async function ccToken(): Promise<string> {
+    const res = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=accountinformation',
+    });
+    const body = await json(res);
+    if (!res.ok) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(body)}`);
+    return body.access_token as string;
+  }
+
+  async function api(token: string, method: string, path: string, body?: unknown, extra: Record<string, string> = {}) {
+    const res = await fetch(`${origin}/psd2/consent/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-request-id': randomUUID(),
+        'psu-ip-address': '127.0.0.1',
+        'x-bicfi': 'ASSEBANKXXX',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...extra,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: await json(res) };
+  }
+
+  router.get('/', (ctx) => {
+    render(ctx, 'demo/home', { issuer });
+  });
+
+  router.post('/start', bodyParser({ enableTypes: ['form'], formLimit: '4kb' }), async (ctx) => {
+    const redirectUri = `${ctx.origin}/demo-tpp/callback`;
+    try {
+      const token = await ccToken();
+      const validUntil = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
+      const created = await api(token, 'POST', '/consents', {
+        access: { allPsd2: 'allAccounts' },
+        recurringIndicator: true,
+        validUntil,
+        frequencyPerDay: 4,
+        combinedServiceIndicator: false,
+      }, { 'tpp-redirect-uri': redirectUri });
+      if (created.status !== 201) throw new Error(`create consent: ${created.status} ${JSON.stringify(created.body)}`);
+      const consentId = created.body.consentId as string;
+      const started = await api(token, 'POST', `/consents/${consentId}/authorisations`);
+      if (started.status !== 201) throw new Error(`start authorisation: ${started.status} ${JSON.stringify(started.body)}`);
+      const authorisationId = started.body.authorisationId as string;
+      const methods = started.body.scaMethods as Array<{ authenticationMethodId: string }>;
+      const selected = await api(token, 'PUT', `/consents/${consentId}/authorisations/${authorisationId}`, {
+        authenticationMethodId: methods[0]!.authenticationMethodId,
+      });
+      if (selected.status !== 200) throw new Error(`select SCA method: ${selected.status} ${JSON.stringify(selected.body)}`);
+      const link = new URL(((selected.body._links as Record<string, { href: string }>).scaOAuth!).href);
+
+      const state = b64url(randomBytes(16));
+      const verifier = b64url(randomBytes(32));
+      const now = Date.now();
+      for (const [key, p] of pending) if (p.expires < now) pending.delete(key);
+      pending.set(state, { verifier, consentId, redirectUri, expires: now + PENDING_TTL_MS });
+      link.searchParams.set('redirect_uri', redirectUri);
+      link.searchParams.set('state', state);
+      link.searchParams.set('code_challenge', b64url(createHash('sha256').update(verifier).digest()));
+      link.searchParams.set('code_challenge_method', 'S256');
+      ctx.status = 303;
+      ctx.redirect(link.href);
+    } catch (err) {
+      render(ctx, 'demo/result', { ok: false, problem: (err as Error).message }, 502);
+    }
+  });
+
+  router.get('/callback', async (ctx) => {
+    const q = ctx.query as Record<string, string | undefined>;
+    const entry = q.state ? pending.get(q.state) : undefined;
+    if (q.state) pending.delete(q.state);
+    if (!entry || entry.expires < Date.now()) {
+      render(ctx, 'demo/result', { ok: false, problem: 'Unknown or expired state: start again.' }, 400);
+      return;
+    }
+    if (q.iss !== issuer) {
+      render(ctx, 'demo/result', { ok: false, problem: `Unexpected issuer in the response (${q.iss ?? 'none'}).` }, 400);
+      return;
+    }
+    const token = await ccToken();
+    if (q.error) {
+      const status = await api(token, 'GET', `/consents/${entry.consentId}/status`);
+      render(ctx, 'demo/result', { ok: false, denied: true, error: q.error, consentId: entry.consentId, consentStatus: status.body.consentStatus });
+      return;
+    }
+    const exchange = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: q.code ?? '', redirect_uri: entry.redirectUri, code_verifier: entry.verifier }).toString(),
+    });
+    const tokens = await json(exchange);
+    if (!exchange.ok) {
+      render(ctx, 'demo/result', { ok: false, problem: `Code exchange failed: ${JSON.stringify(tokens)}` }, 502);
+      return;
+    }
+    const introspection = await json(
+      await fetch(`${issuer}/introspect`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: tokens.access_token as string }).toString(),
+      }),
+    );
+    const consent = await api(token, 'GET', `/consents/${entry.consentId}`);
+    render(ctx, 'demo/result', {
+      ok: true,
+      consentId: entry.consentId,
+      consentStatus: consent.body.consentStatus,
+      consent: JSON.stringify(consent.body, null, 2),
+      introspection: JSON.stringify({ ...introspection }, null, 2),
+      hasRefreshToken: typeof tokens.refresh_token === 'string',
+      scope: tokens.scope,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,17 @@
+import type { Middleware } from 'koa';
+import type { Logger } from '../log.ts';
+
+/** One line per request: method, route-free path (no query string: it may carry codes), status, duration. */
+export function accessLog(log: Logger): Middleware {
+  return async (ctx, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      const ms = Math.round((performance.now() - start) * 10) / 10;
+      const entry = { method: ctx.method, path: ctx.path, status: ctx.status, ms };
+      if (ctx.status >= 500) log.error(entry, 'request failed');
+      else log.info(entry, 'request');
+    }
+  };
+}

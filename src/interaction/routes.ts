@@ -1,0 +1,242 @@
+/**
+ * The customer's browser journey during an authorization: login, then the consent page built by the
+ * retrieval steps, then the decision stored by the persist steps (the same Approvals path as the
+ * retrieve/persist API). Works without JavaScript; every form carries a CSRF token.
+ *
+ *   GET  /interaction/:uid            login page or consent page, by the prompt
+ *   POST /interaction/:uid/login      credentials → login result → back to the provider
+ *   POST /interaction/:uid/decision   approve (with accounts) or deny → consent result → back to the provider
+ *   POST /interaction/:uid/abort      the customer cancels → access_denied
+ */
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import { errors as oidcErrors } from 'oidc-provider';
+import type { OAuthService, InteractionInfo } from '../oidc/oauth.ts';
+import type { PsuDirectory } from '../psu/directory.ts';
+import { ApprovalError, type Approvals, type PendingApproval } from '../steps/approval.ts';
+import { StepError, type ConsentPageData, type Locale } from '../steps/contracts.ts';
+import type { Logger } from '../log.ts';
+import { Csrf } from './csrf.ts';
+import { negotiateLocale, translator } from './i18n.ts';
+import { setPageHeaders } from './page-headers.ts';
+import type { SessionDataKeys } from './session-data-keys.ts';
+
+export interface InteractionDeps {
+  oauth: OAuthService;
+  approvals: Approvals;
+  directory: PsuDirectory;
+  views: { render(name: string, context: object): string };
+  csrf: Csrf;
+  log: Logger;
+  /** when set, the consent page is the bank's own UI: the browser goes there with a sessionDataKey */
+  consentPageUrl?: string;
+  sessionDataKeys: SessionDataKeys;
+}
+
+type FormBody = Record<string, string | string[] | undefined>;
+
+function localeOf(ctx: Context, interaction?: InteractionInfo): Locale {
+  const uiLocales = interaction?.params.ui_locales;
+  return negotiateLocale({
+    ...(typeof uiLocales === 'string' ? { uiLocales } : {}),
+    acceptLanguage: ctx.get('accept-language'),
+  });
+}
+
+export function renderErrorPage(
+  ctx: Context,
+  views: InteractionDeps['views'],
+  status: number,
+  locale: Locale,
+  messageKey: 'error.expired' | 'error.unknown' | 'error.generic',
+): void {
+  const t = translator(locale);
+  setPageHeaders(ctx);
+  ctx.status = status;
+  ctx.body = views.render('error', { locale, message: t(messageKey), requestId: ctx.state.requestId as string });
+}
+
+export function interactionRouter(deps: InteractionDeps): Router {
+  const { oauth, approvals, views, csrf, log } = deps;
+  const router = new Router({ prefix: '/interaction' });
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+
+  /** The interaction of this browser (its cookie), and it must be the one in the URL. */
+  async function load(ctx: Context): Promise<InteractionInfo | undefined> {
+    try {
+      const interaction = await oauth.interactionFromRequest(ctx.req, ctx.res);
+      if (interaction.uid !== ctx.params.uid) throw new oidcErrors.SessionNotFound('interaction mismatch');
+      return interaction;
+    } catch (err) {
+      if (err instanceof oidcErrors.SessionNotFound || err instanceof oidcErrors.InvalidRequest) {
+        renderErrorPage(ctx, views, 400, localeOf(ctx), 'error.expired');
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  function checkCsrf(ctx: Context, uid: string): boolean {
+    const body = ctx.request.body as FormBody | undefined;
+    if (csrf.verify(uid, body?.csrf)) return true;
+    log.warn({ uid }, 'interaction form without a valid CSRF token');
+    renderErrorPage(ctx, views, 403, localeOf(ctx), 'error.generic');
+    return false;
+  }
+
+  function renderLogin(ctx: Context, interaction: InteractionInfo, clientName: string, extra: { error?: string; username?: string } = {}) {
+    const locale = localeOf(ctx, interaction);
+    setPageHeaders(ctx);
+    ctx.body = views.render('login', {
+      locale,
+      uid: interaction.uid,
+      csrf: csrf.token(interaction.uid),
+      action: `/interaction/${interaction.uid}/login`,
+      abortAction: `/interaction/${interaction.uid}/abort`,
+      client: { name: clientName },
+      ...extra,
+    });
+  }
+
+  function renderConsent(ctx: Context, pending: PendingApproval, data: ConsentPageData, locale: Locale, error?: string) {
+    setPageHeaders(ctx);
+    ctx.body = views.render('consent', {
+      locale,
+      uid: pending.interaction.uid,
+      csrf: csrf.token(pending.interaction.uid),
+      action: `/interaction/${pending.interaction.uid}/decision`,
+      client: { name: pending.client.name },
+      psu: { name: pending.psu.name },
+      data,
+      consent: {
+        validUntil: pending.consent.validUntil,
+        frequencyPerDay: pending.consent.frequencyPerDay,
+        recurringIndicator: pending.consent.recurringIndicator,
+      },
+      ...(error ? { error } : {}),
+    });
+  }
+
+  /** An approval that can no longer happen ends the authorization with an OAuth error at the TPP. */
+  async function endWith(ctx: Context, interaction: InteractionInfo, error: ApprovalError) {
+    if (error.problem === 'login_required') {
+      renderErrorPage(ctx, views, 400, localeOf(ctx, interaction), 'error.expired');
+      return;
+    }
+    const returnTo = await oauth.finishInteraction(interaction.uid, {
+      error: 'access_denied',
+      error_description: 'the consent is no longer awaiting authorisation',
+    });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  }
+
+  router.get('/:uid', async (ctx) => {
+    const interaction = await load(ctx);
+    if (!interaction) return;
+    const locale = localeOf(ctx, interaction);
+    if (interaction.prompt.name === 'login') {
+      const client = await oauth.client(interaction.clientId);
+      renderLogin(ctx, interaction, client?.name ?? interaction.clientId);
+      return;
+    }
+    let pending: PendingApproval;
+    try {
+      pending = await approvals.pending(interaction);
+    } catch (err) {
+      if (err instanceof ApprovalError) return endWith(ctx, interaction, err);
+      throw err;
+    }
+    if (deps.consentPageUrl) {
+      const key = await deps.sessionDataKeys.issue(interaction.uid, interaction.exp);
+      const target = new URL(deps.consentPageUrl);
+      target.searchParams.set('sessionDataKey', key);
+      ctx.status = 303;
+      ctx.redirect(target.href);
+      return;
+    }
+    renderConsent(ctx, pending, await approvals.retrieve(pending, locale), locale);
+  });
+
+  router.post('/:uid/login', form, async (ctx) => {
+    const interaction = await load(ctx);
+    if (!interaction || !checkCsrf(ctx, interaction.uid)) return;
+    if (interaction.prompt.name !== 'login') {
+      renderErrorPage(ctx, views, 400, localeOf(ctx, interaction), 'error.expired');
+      return;
+    }
+    const body = ctx.request.body as FormBody;
+    const username = typeof body.username === 'string' ? body.username.slice(0, 200) : '';
+    const password = typeof body.password === 'string' ? body.password.slice(0, 200) : '';
+    const psu = username && password ? await deps.directory.authenticate(username, password) : null;
+    if (!psu) {
+      const client = await oauth.client(interaction.clientId);
+      const t = translator(localeOf(ctx, interaction));
+      ctx.status = 401;
+      renderLogin(ctx, interaction, client?.name ?? interaction.clientId, { error: t('error.credentials'), username });
+      return;
+    }
+    const returnTo = await oauth.finishInteraction(interaction.uid, { login: { accountId: psu.id } });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  });
+
+  router.post('/:uid/decision', form, async (ctx) => {
+    const interaction = await load(ctx);
+    if (!interaction || !checkCsrf(ctx, interaction.uid)) return;
+    const locale = localeOf(ctx, interaction);
+    const body = ctx.request.body as FormBody;
+    const decisionValue = body.decision;
+    if (decisionValue !== 'approve' && decisionValue !== 'deny') {
+      renderErrorPage(ctx, views, 400, locale, 'error.generic');
+      return;
+    }
+    const selected = body.accounts === undefined ? [] : Array.isArray(body.accounts) ? body.accounts : [body.accounts];
+    let pending: PendingApproval;
+    try {
+      pending = await approvals.pending(interaction);
+    } catch (err) {
+      if (err instanceof ApprovalError) return endWith(ctx, interaction, err);
+      throw err;
+    }
+    try {
+      const outcome = await approvals.decide(pending, { approved: decisionValue === 'approve', selectedAccountIds: selected }, {}, locale);
+      const returnTo = await oauth.finishInteraction(interaction.uid, outcome.result);
+      ctx.status = 303;
+      ctx.redirect(returnTo);
+    } catch (err) {
+      if (err instanceof StepError && err.code === 'invalid_request') {
+        const t = translator(locale);
+        const message = err.description === 'Choose at least one account.' ? t('error.noAccount') : err.description;
+        ctx.status = 400;
+        renderConsent(ctx, pending, await approvals.retrieve(pending, locale), locale, message);
+        return;
+      }
+      if (err instanceof ApprovalError) return endWith(ctx, interaction, err);
+      if (err instanceof StepError && err.code === 'consent_conflict') {
+        return endWith(ctx, interaction, new ApprovalError('consent_unavailable', err.description));
+      }
+      if (err instanceof StepError) {
+        const returnTo = await oauth.finishInteraction(interaction.uid, { error: 'temporarily_unavailable', error_description: err.description });
+        ctx.status = 303;
+        ctx.redirect(returnTo);
+        return;
+      }
+      throw err;
+    }
+  });
+
+  router.post('/:uid/abort', form, async (ctx) => {
+    const interaction = await load(ctx);
+    if (!interaction || !checkCsrf(ctx, interaction.uid)) return;
+    const returnTo = await oauth.finishInteraction(interaction.uid, {
+      error: 'access_denied',
+      error_description: 'the customer cancelled the request',
+    });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  });
+
+  return router;
+}

@@ -1,0 +1,240 @@
+/**
+ * The small interface through which the rest of Assent uses oidc-provider: verify an access token at
+ * our own APIs (bearer or DPoP), create a grant for one consent, revoke a grant's tokens, read and finish
+ * interactions, describe clients. Everything else about oidc-provider stays in src/oidc/.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import * as jose from 'jose';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+
+export interface AccessTokenInfo {
+  /** the token's client */
+  clientId: string;
+  scopes: Set<string>;
+  /** 'client_credentials' tokens act for the TPP itself; 'user' tokens for a PSU under a consent */
+  kind: 'client_credentials' | 'user';
+  /** the PSU (user tokens) */
+  accountId?: string;
+  consentId?: string;
+  grantId?: string;
+}
+
+export type TokenProblem = 'missing' | 'invalid' | 'expired' | 'insufficient_scope' | 'invalid_dpop_proof';
+
+export class TokenError extends Error {
+  override name = 'TokenError';
+  readonly problem: TokenProblem;
+  constructor(problem: TokenProblem, message: string) {
+    super(message);
+    this.problem = problem;
+  }
+}
+
+export interface ClientInfo {
+  clientId: string;
+  name: string;
+  redirectUris: string[];
+  internal: boolean;
+}
+
+export interface InteractionInfo {
+  uid: string;
+  prompt: { name: string; reasons: string[]; details: Record<string, unknown> };
+  params: Record<string, unknown>;
+  clientId: string;
+  /** the PSU, once logged in */
+  accountId?: string;
+  returnTo: string;
+  /** epoch seconds */
+  exp: number;
+}
+
+interface StoredToken {
+  clientId: string;
+  scope?: string;
+  accountId?: string;
+  grantId?: string;
+  jkt?: string;
+  'x5t#S256'?: string;
+  extra?: Record<string, unknown>;
+  isExpired?: boolean;
+}
+
+interface StoredInteraction {
+  uid: string;
+  prompt: InteractionInfo['prompt'];
+  params: Record<string, unknown>;
+  session?: { accountId?: string };
+  returnTo: string;
+  exp: number;
+  lastSubmission?: InteractionResults;
+  result?: InteractionResults;
+  save(ttl: number): Promise<string>;
+}
+
+const DPOP_MAX_AGE_S = 300;
+const DPOP_ALGS = ['ES256', 'PS256', 'EdDSA'];
+
+export class OAuthService {
+  readonly #provider: Provider;
+  readonly #resource: string;
+  /** DPoP proof jti replay cache (per process; proofs are short-lived) */
+  readonly #seenProofs = new Map<string, number>();
+
+  constructor(provider: Provider, resource: string) {
+    this.#provider = provider;
+    this.#resource = resource;
+  }
+
+  get provider(): Provider {
+    return this.#provider;
+  }
+
+  /**
+   * Checks the `Authorization` header of a request to one of our APIs: the token exists, is not expired,
+   * is for our API, and — when sender-constrained with DPoP — comes with a valid proof for this request.
+   */
+  async verifyAccessToken(
+    request: { authorization?: string; dpop?: string; method: string; url: string },
+    requiredScope: string,
+  ): Promise<AccessTokenInfo> {
+    const header = request.authorization ?? '';
+    const match = /^(Bearer|DPoP) ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
+    if (!match) throw new TokenError('missing', 'an access token is required (Authorization: Bearer or DPoP)');
+    const scheme = match[1]!.toLowerCase();
+    const value = match[2]!;
+
+    const cc = (await this.#provider.ClientCredentials.find(value)) as unknown as StoredToken | undefined;
+    const at = cc ? undefined : ((await this.#provider.AccessToken.find(value)) as unknown as StoredToken | undefined);
+    const token = cc ?? at;
+    if (!token) throw new TokenError('invalid', 'the access token is unknown, expired or revoked');
+    if (token.isExpired) throw new TokenError('expired', 'the access token has expired');
+    const aud = (token as { aud?: string | string[] }).aud;
+    if (aud !== undefined && !(Array.isArray(aud) ? aud.includes(this.#resource) : aud === this.#resource)) {
+      throw new TokenError('invalid', 'the access token is not for this API');
+    }
+
+    if (token.jkt) {
+      if (scheme !== 'dpop') throw new TokenError('invalid', 'this access token is DPoP-bound: use the DPoP scheme');
+      await this.#checkDpopProof(request, value, token.jkt);
+    } else if (scheme !== 'bearer') {
+      throw new TokenError('invalid', 'this access token is not DPoP-bound: use the Bearer scheme');
+    }
+
+    const scopes = new Set((token.scope ?? '').split(' ').filter(Boolean));
+    if (!scopes.has(requiredScope)) throw new TokenError('insufficient_scope', `the access token lacks the scope ${requiredScope}`);
+    const consentId = token.extra?.consent_id;
+    return {
+      clientId: token.clientId,
+      scopes,
+      kind: cc ? 'client_credentials' : 'user',
+      ...(token.accountId ? { accountId: token.accountId } : {}),
+      ...(typeof consentId === 'string' ? { consentId } : {}),
+      ...(token.grantId ? { grantId: token.grantId } : {}),
+    };
+  }
+
+  async #checkDpopProof(request: { dpop?: string; method: string; url: string }, accessToken: string, jkt: string): Promise<void> {
+    if (!request.dpop) throw new TokenError('invalid_dpop_proof', 'a DPoP proof is required');
+    let payload: jose.JWTPayload;
+    let header: jose.JWTHeaderParameters;
+    try {
+      ({ payload, protectedHeader: header } = await jose.jwtVerify(request.dpop, jose.EmbeddedJWK, {
+        typ: 'dpop+jwt',
+        algorithms: DPOP_ALGS,
+        maxTokenAge: DPOP_MAX_AGE_S,
+        clockTolerance: 5,
+      }));
+    } catch {
+      throw new TokenError('invalid_dpop_proof', 'the DPoP proof is invalid');
+    }
+    const thumbprint = await jose.calculateJwkThumbprint(header.jwk as jose.JWK);
+    const url = new URL(request.url);
+    const htu = `${url.origin}${url.pathname}`;
+    const ath = createHash('sha256').update(accessToken).digest('base64url');
+    if (thumbprint !== jkt || payload.htm !== request.method || payload.htu !== htu || payload.ath !== ath || typeof payload.jti !== 'string') {
+      throw new TokenError('invalid_dpop_proof', 'the DPoP proof does not match this request or key');
+    }
+    const now = Date.now();
+    for (const [jti, expiry] of this.#seenProofs) if (expiry < now) this.#seenProofs.delete(jti);
+    const key = `${jkt}:${payload.jti}`;
+    if (this.#seenProofs.has(key)) throw new TokenError('invalid_dpop_proof', 'the DPoP proof was already used');
+    this.#seenProofs.set(key, now + DPOP_MAX_AGE_S * 1000);
+  }
+
+  /** Creates a NEW grant covering what the interaction asked for. */
+  async issueGrant(interaction: InteractionInfo, accountId: string): Promise<string> {
+    const grant = new this.#provider.Grant({ accountId, clientId: interaction.clientId });
+    const details = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (details.missingOIDCScope?.length) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    return grant.save();
+  }
+
+  /** Revokes everything issued under a grant: access tokens, refresh tokens, unused codes, the grant. */
+  async revokeGrant(grantId: string): Promise<void> {
+    const p = this.#provider;
+    await Promise.all([
+      p.AccessToken.revokeByGrantId(grantId),
+      p.RefreshToken.revokeByGrantId(grantId),
+      p.AuthorizationCode.revokeByGrantId(grantId),
+      p.Grant.adapter.destroy(grantId),
+    ]);
+  }
+
+  /** The interaction behind this browser request (via its interaction cookie); throws when there is none. */
+  async interactionFromRequest(req: IncomingMessage, res: ServerResponse): Promise<InteractionInfo> {
+    const interaction = (await this.#provider.interactionDetails(req, res)) as unknown as StoredInteraction & { params: { client_id?: string } };
+    return toInfo(interaction);
+  }
+
+  /** The interaction with this uid (no cookie: the internal API path), or undefined when unknown/expired. */
+  async interactionByUid(uid: string): Promise<InteractionInfo | undefined> {
+    const interaction = (await this.#provider.Interaction.find(uid)) as unknown as StoredInteraction | undefined;
+    return interaction ? toInfo(interaction) : undefined;
+  }
+
+  /** Stores the interaction's result (as oidc-provider's interactionResult does) and returns where to resume. */
+  async finishInteraction(uid: string, result: InteractionResults): Promise<string> {
+    const interaction = (await this.#provider.Interaction.find(uid)) as unknown as StoredInteraction | undefined;
+    if (!interaction) throw new Error('interaction not found');
+    interaction.result = 'error' in result ? result : { ...interaction.lastSubmission, ...result };
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+    return interaction.returnTo;
+  }
+
+  async client(clientId: string): Promise<ClientInfo | undefined> {
+    const client = (await this.#provider.Client.find(clientId)) as unknown as
+      | { clientId: string; clientName?: string; redirectUris?: string[]; 'urn:assent:internal'?: boolean }
+      | undefined;
+    if (!client) return undefined;
+    return {
+      clientId: client.clientId,
+      name: client.clientName ?? client.clientId,
+      redirectUris: client.redirectUris ?? [],
+      internal: client['urn:assent:internal'] === true,
+    };
+  }
+}
+
+function toInfo(interaction: StoredInteraction): InteractionInfo {
+  const clientId = String(interaction.params.client_id ?? '');
+  return {
+    uid: interaction.uid,
+    prompt: interaction.prompt,
+    params: interaction.params,
+    clientId,
+    ...(interaction.session?.accountId ? { accountId: interaction.session.accountId } : {}),
+    returnTo: interaction.returnTo,
+    exp: interaction.exp,
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * oidc-provider configuration, and nothing else. The rest of Assent reaches the provider through the
+ * small interface in ./oauth.ts; only src/oidc/ knows oidc-provider's internals.
+ *
+ * Profiles:
+ * - `fapi2`: FAPI 2.0 Security Profile — PAR required, PKCE S256, private_key_jwt or tls_client_auth,
+ *   sender-constrained access tokens (DPoP or mTLS) required of every client, PS256/ES256 only.
+ * - `demo`: the same features, relaxed for a local trial: PAR optional, client_secret_basic/post allowed
+ *   (the config schema only admits secrets outside fapi2), bearer tokens allowed.
+ */
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { AssentConfig, ClientConfig } from '../../config/schema.ts';
+import type { Logger } from '../log.ts';
+import type { SigningJwks } from './keys.ts';
+
+export const API_SCOPES = ['accountinformation', 'backoffice:read', 'backoffice:revoke'] as const;
+
+/** The consent binding of authorization requests (see ./consent-binding.ts). */
+export interface AuthorizationConsentCheck {
+  /** throws an oidc-provider error when the request does not name a consent this client may authorise */
+  check(ctx: KoaContextWithOIDC, clientId: string): Promise<void>;
+  /** the consent a grant was created for */
+  consentIdForGrant(grantId: string): Promise<string | undefined>;
+}
+
+export interface ProviderOptions {
+  config: AssentConfig;
+  /** an adapter class, constructed by oidc-provider once per model */
+  adapter: NonNullable<Configuration['adapter']>;
+  jwks: SigningJwks;
+  cookieKeys: string[];
+  log: Logger;
+  consentCheck?: AuthorizationConsentCheck;
+  /** renders the HTML error page for browser-facing OAuth errors */
+  renderError?: Configuration['renderError'];
+}
+
+/** The audience of every API access token: the server's own origin. */
+export function apiResource(config: AssentConfig): string {
+  return new URL(config.issuer).origin;
+}
+
+export function issuerMountPath(config: AssentConfig): string {
+  return new URL(config.issuer).pathname.replace(/\/+$/, '');
+}
+
+type ClientLike = { clientId: string; [key: string]: unknown };
+
+const FAPI2_ALGS = ['PS256', 'ES256'];
+
+export function clientMetadata(client: ClientConfig, profile: AssentConfig['profile']): Record<string, unknown> {
+  const { 'urn:assent:internal': internal, ...metadata } = client;
+  const result: Record<string, unknown> = { ...metadata, 'urn:assent:internal': internal === true };
+  if (profile === 'fapi2') {
+    // Sender-constrained tokens: DPoP unless the client is bound to an mTLS certificate.
+    if (!metadata.tls_client_certificate_bound_access_tokens) result.dpop_bound_access_tokens = true;
+    result.require_pushed_authorization_requests = true;
+    result.id_token_signed_response_alg ??= 'PS256';
+    result.token_endpoint_auth_signing_alg ??= 'PS256';
+    result.authorization_signed_response_alg ??= 'PS256';
+  }
+  if ((metadata.grant_types ?? []).every((g) => g === 'client_credentials')) {
+    result.response_types = [];
+    result.redirect_uris = [];
+  }
+  return result;
+}
+
+export function createProvider(options: ProviderOptions): Provider {
+  const { config, log, consentCheck } = options;
+  const fapi2 = config.profile === 'fapi2';
+  const resource = apiResource(config);
+
+  const configuration: Configuration = {
+    adapter: options.adapter,
+    clients: config.clients.map((c) => clientMetadata(c, config.profile)) as unknown as Configuration['clients'],
+    jwks: options.jwks as Configuration['jwks'],
+    cookies: {
+      keys: options.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
+      short: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
+    },
+    scopes: ['openid', 'offline_access', ...API_SCOPES],
+    claims: { openid: ['sub'] },
+    extraClientMetadata: { properties: ['urn:assent:internal'] },
+    clientAuthMethods: fapi2
+      ? ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']
+      : ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'client_secret_basic', 'client_secret_post'],
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      id_token_signed_response_alg: fapi2 ? 'PS256' : 'ES256',
+    },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    acceptQueryParamAccessTokens: false,
+    allowOmittingSingleRegisteredRedirectUri: !fapi2,
+    // (cast: @types/oidc-provider lags the library's feature options)
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // A client sees only its own tokens; internal (bank) clients may introspect any.
+        allowedPolicy: async (_ctx: unknown, client: ClientLike, token: { clientId?: string }) =>
+          token.clientId === client.clientId || client['urn:assent:internal'] === true,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx: unknown, client: ClientLike, token: { clientId?: string }) => {
+          if (token.clientId !== client.clientId) throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          return true;
+        },
+      },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: fapi2 },
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      dPoP: { enabled: true },
+      fapi: { enabled: fapi2, profile: '2.0' },
+      mTLS: {
+        enabled: true,
+        tlsClientAuth: true,
+        selfSignedTlsClientAuth: true,
+        certificateBoundAccessTokens: true,
+        // The TLS-terminating proxy forwards the verified client certificate (URL-encoded PEM).
+        getCertificate(ctx: KoaContextWithOIDC) {
+          if (!config.trustProxy) return undefined;
+          const header = ctx.get('x-ssl-client-cert');
+          return header ? decodeURIComponent(header) : undefined;
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => resource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx: unknown, resourceIndicator: string) => {
+          if (resourceIndicator !== resource) throw new errors.InvalidTarget();
+          return {
+            scope: API_SCOPES.join(' '),
+            audience: resource,
+            accessTokenTTL: config.ttl.accessToken,
+            accessTokenFormat: 'opaque',
+          };
+        },
+      },
+      rpInitiatedLogout: { enabled: true },
+      userinfo: { enabled: true },
+    } as unknown as Configuration['features'],
+    enabledJWA: (fapi2
+      ? {
+          clientAuthSigningAlgValues: FAPI2_ALGS,
+          idTokenSigningAlgValues: FAPI2_ALGS,
+          requestObjectSigningAlgValues: FAPI2_ALGS,
+          authorizationSigningAlgValues: FAPI2_ALGS,
+          introspectionSigningAlgValues: FAPI2_ALGS,
+          userinfoSigningAlgValues: FAPI2_ALGS,
+          dPoPSigningAlgValues: FAPI2_ALGS,
+        }
+      : {
+          clientAuthSigningAlgValues: ['PS256', 'ES256', 'RS256'],
+          idTokenSigningAlgValues: ['PS256', 'ES256', 'RS256'],
+          requestObjectSigningAlgValues: ['PS256', 'ES256', 'RS256'],
+          dPoPSigningAlgValues: ['ES256', 'PS256', 'EdDSA'],
+        }) as Configuration['enabledJWA'],
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      ClientCredentials: config.ttl.clientCredentials,
+      AuthorizationCode: config.ttl.authorizationCode,
+      RefreshToken: config.ttl.refreshToken,
+      Interaction: config.ttl.interaction,
+      Session: config.ttl.session,
+      Grant: config.ttl.grant,
+      IdToken: 300,
+    },
+    routes: {
+      authorization: '/authorize',
+      token: '/token',
+      userinfo: '/userinfo',
+      jwks: '/jwks',
+      pushed_authorization_request: '/par',
+      introspection: '/introspect',
+      revocation: '/revoke',
+      end_session: '/logout',
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // The consent named by the request (consent_id, or acr_values "consentId:<id>") is checked at PAR and
+    // at the authorization endpoint; see ./consent-binding.ts.
+    extraParams: {
+      consent_id: async (ctx) => {
+        if (consentCheck && ctx.oidc.client) await consentCheck.check(ctx, ctx.oidc.client.clientId);
+      },
+    },
+    // A grant is never reused across consents: each approval makes a new grant for its one consent.
+    loadExistingGrant: async (ctx) => {
+      const grantId = ctx.oidc.result?.consent?.grantId;
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      if (!consentCheck || !('grantId' in token) || !token.grantId) return undefined;
+      const consentId = await consentCheck.consentIdForGrant(token.grantId as string);
+      return consentId ? { consent_id: consentId } : undefined;
+    },
+    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    conformIdTokenClaims: true,
+    ...(options.renderError ? { renderError: options.renderError } : {}),
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+
+  provider.on('server_error', (_ctx, err) => log.error({ err: { message: err.message, name: err.name } }, 'oidc server_error'));
+  provider.on('grant.error', (_ctx, err) => log.warn({ error: (err as { error?: string }).error ?? err.name }, 'token endpoint error'));
+  return provider;
+}

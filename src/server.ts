@@ -1,0 +1,168 @@
+/**
+ * A running Assent: stores opened, the consent service, provider, step pipelines and routers built, the
+ * HTTP server listening and the sweeper started. `main.ts` runs one for the process; tests run one
+ * in-process on a free port.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import type { AssentConfig } from '../config/schema.ts';
+import type { Logger } from './log.ts';
+import { composeApp } from './app.ts';
+import { openStores, type Stores } from './stores.ts';
+import { apiResource, createProvider } from './oidc/provider.ts';
+import { generateCookieKeys, generateEphemeralJwks } from './oidc/keys.ts';
+import { OAuthService } from './oidc/oauth.ts';
+import { consentBinding } from './oidc/consent-binding.ts';
+import { ConsentService } from './application/consents.ts';
+import { ConfigPsuDirectory, type PsuDirectory } from './psu/directory.ts';
+import { Approvals } from './steps/approval.ts';
+import { defaultPersistSteps, defaultRetrievalSteps } from './steps/defaults.ts';
+import { loadStepPlugins } from './steps/loader.ts';
+import { persistPipeline, retrievalPipeline } from './steps/pipeline.ts';
+import type { PersistStep, RetrievalStep } from './steps/contracts.ts';
+import { createViews } from './interaction/views.ts';
+import { negotiateLocale, translator } from './interaction/i18n.ts';
+import { interactionRouter } from './interaction/routes.ts';
+import { Csrf } from './interaction/csrf.ts';
+import { SessionDataKeys } from './interaction/session-data-keys.ts';
+import { fsAuthorizeRouter } from './dialects/fs-authorize/routes.ts';
+import { berlinGroupRouter } from './dialects/berlin-group/routes.ts';
+
+export interface RunningAssent {
+  config: AssentConfig;
+  server: Server;
+  /** the base URL the server answers on */
+  url: string;
+  provider: Provider;
+  stores: Stores;
+  consents: ConsentService;
+  oauth: OAuthService;
+  /** stop accepting, finish in-flight requests (up to the shutdown timeout), stop jobs, close stores */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** extra steps given in code (tests, embedding); config `steps` are loaded too */
+  steps?: { retrieval?: RetrievalStep[]; persist?: PersistStep[] };
+  directory?: PsuDirectory;
+}
+
+export async function startAssent(config: AssentConfig, log: Logger, options: StartOptions = {}): Promise<RunningAssent> {
+  let jwks = config.keys.jwks as ReturnType<typeof generateEphemeralJwks> | undefined;
+  if (!jwks) {
+    jwks = generateEphemeralJwks();
+    log.warn('EPHEMERAL SIGNING KEYS generated (demo mode): tokens and sessions do not survive a restart. Set ASSENT_JWKS_FILE.');
+  }
+  let cookieKeys = config.keys.cookieKeys;
+  if (!cookieKeys?.length) {
+    cookieKeys = generateCookieKeys();
+    log.warn('EPHEMERAL COOKIE KEYS generated (demo mode). Set ASSENT_COOKIE_KEYS.');
+  }
+  const plugins = await loadStepPlugins(config.steps);
+  const retrieval = retrievalPipeline([...defaultRetrievalSteps, ...plugins.retrieval, ...(options.steps?.retrieval ?? [])]);
+
+  const stores = await openStores(config, log);
+  let sweeper: NodeJS.Timeout | undefined;
+  try {
+    const consents = new ConsentService(stores.consents, {
+      receivedTimeoutSeconds: config.consent.receivedTimeoutSeconds,
+      defaultScaMethodId: config.consent.scaMethods[0]!.authenticationMethodId,
+    });
+    const persist = persistPipeline([...defaultPersistSteps(consents), ...plugins.persist, ...(options.steps?.persist ?? [])]);
+    const views = createViews();
+    const provider = createProvider({
+      config,
+      adapter: stores.oidcAdapter,
+      jwks,
+      cookieKeys,
+      log,
+      consentCheck: consentBinding(consents),
+      renderError: async (ctx, _out, _error) => {
+        const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
+        ctx.type = 'html';
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = views.render('error', { locale, message: translator(locale)('error.unknown'), requestId: ctx.get('x-request-id') });
+      },
+    });
+    const oauth = new OAuthService(provider, apiResource(config));
+    consents.setEffects({
+      consentEnded: async (consent) => {
+        if (consent.grantId) await oauth.revokeGrant(consent.grantId);
+        log.info({ consentId: consent.id, status: consent.status }, 'consent ended; its tokens were revoked');
+      },
+    });
+    const directory = options.directory ?? new ConfigPsuDirectory(config.customers);
+    const approvals = new Approvals({ oauth, consents, directory, retrieval, persist });
+    const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
+
+    const routers: Router[] = [
+      berlinGroupRouter({ consents, oauth, config, log }),
+      fsAuthorizeRouter({
+        oauth,
+        approvals,
+        sessionDataKeys,
+        bodyLimitBytes: config.bodyLimitBytes,
+        ...(config.internalApi ? { credentials: config.internalApi } : {}),
+      }),
+      interactionRouter({
+        oauth,
+        approvals,
+        directory,
+        views,
+        csrf: new Csrf(cookieKeys[0]!),
+        log,
+        sessionDataKeys,
+        ...(config.consentPageUrl ? { consentPageUrl: config.consentPageUrl } : {}),
+      }),
+    ];
+    if (config.mode === 'demo') {
+      const { demoTppRouter } = await import('./demo/routes.ts');
+      routers.push(demoTppRouter({ config, views }));
+    }
+    const app = composeApp({ config, log, stores, provider, routers });
+
+    const server = createServer(app.callback());
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host}:${address.port}`;
+
+    if (config.consent.sweepIntervalSeconds > 0) {
+      sweeper = setInterval(() => {
+        consents.sweep().then(
+          (n) => n > 0 && log.info({ changed: n }, 'consent sweep'),
+          (err: Error) => log.warn({ error: err.message }, 'consent sweep failed'),
+        );
+      }, config.consent.sweepIntervalSeconds * 1000);
+      sweeper.unref();
+    }
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        clearInterval(sweeper);
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        await stores.close();
+      })());
+
+    return { config, server, url, provider, stores, consents, oauth, close };
+  } catch (err) {
+    clearInterval(sweeper);
+    await stores.close();
+    throw err;
+  }
+}

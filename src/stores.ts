@@ -1,0 +1,118 @@
+/**
+ * Builds the stores the configuration asks for: MongoDB (consents) and Redis (oidc-provider adapter), or,
+ * when a URL is absent, the embedded in-memory implementations of the same interfaces (demo mode only;
+ * production refuses earlier, in config/load.ts).
+ */
+import { MongoClient, type Db } from 'mongodb';
+import { Redis } from 'ioredis';
+import type { AssentConfig } from '../config/schema.ts';
+import type { ConsentRepository } from './consent/repository.ts';
+import type { Logger } from './log.ts';
+import type { OidcAdapterClass } from './storage/oidc-adapter.ts';
+import { memoryAdapterClass } from './storage/memory/oidc-adapter.ts';
+import { redisAdapterClass } from './storage/redis/oidc-adapter.ts';
+import { MemoryConsentRepository } from './storage/memory/consent-repository.ts';
+import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
+
+export type StoreState = 'up' | 'down' | 'embedded';
+
+export interface Stores {
+  oidcAdapter: OidcAdapterClass;
+  consents: ConsentRepository;
+  /** the MongoDB database, when one is configured */
+  db?: Db;
+  redis?: Redis;
+  /** reachability of each store, answered within `timeoutMs` */
+  health(timeoutMs?: number): Promise<{ redis: StoreState; mongodb: StoreState }>;
+  close(): Promise<void>;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export async function openStores(config: AssentConfig, log: Logger): Promise<Stores> {
+  const embedded: string[] = [];
+  let redis: Redis | undefined;
+  let mongo: MongoClient | undefined;
+  let db: Db | undefined;
+  let consents: ConsentRepository;
+  let oidcAdapter: OidcAdapterClass;
+
+  try {
+    if (config.redis.url) {
+      redis = new Redis(config.redis.url, {
+        // fail fast while Redis is away instead of queueing requests forever
+        maxRetriesPerRequest: 2,
+        connectTimeout: 2_000,
+        lazyConnect: true,
+        retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+      });
+      redis.on('error', (err) => log.warn({ store: 'redis', error: err.message }, 'redis error'));
+      await redis.connect();
+      oidcAdapter = redisAdapterClass(redis, { prefix: config.redis.prefix });
+    } else {
+      embedded.push('Redis (sessions, interactions, codes, tokens)');
+      oidcAdapter = memoryAdapterClass();
+    }
+
+    if (config.mongodb.uri) {
+      mongo = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 2_000, appName: 'assent' });
+      await mongo.connect();
+      db = mongo.db(config.mongodb.database);
+      const repository = new MongoConsentRepository(db);
+      await repository.ensureIndexes();
+      consents = repository;
+    } else {
+      embedded.push('MongoDB (consents and their history)');
+      consents = new MemoryConsentRepository();
+    }
+  } catch (err) {
+    redis?.disconnect();
+    await mongo?.close();
+    throw err;
+  }
+
+  if (embedded.length > 0) {
+    log.warn(
+      { embedded },
+      `EMBEDDED IN-MEMORY STORES in use for ${embedded.join(' and ')}: everything is lost on restart. ` +
+        'Set MONGODB_URI and REDIS_URL for real storage (production refuses to start without them).',
+    );
+  }
+
+  return {
+    oidcAdapter,
+    consents,
+    ...(db ? { db } : {}),
+    ...(redis ? { redis } : {}),
+    async health(timeoutMs = 1_500) {
+      const redisState = async (): Promise<StoreState> => {
+        if (!redis) return 'embedded';
+        if (redis.status !== 'ready') return 'down';
+        return withTimeout(redis.ping(), timeoutMs).then(
+          () => 'up' as const,
+          () => 'down' as const,
+        );
+      };
+      const mongoState = async (): Promise<StoreState> => {
+        if (!db) return 'embedded';
+        return withTimeout(db.command({ ping: 1 }), timeoutMs).then(
+          () => 'up' as const,
+          () => 'down' as const,
+        );
+      };
+      const [r, m] = await Promise.all([redisState(), mongoState()]);
+      return { redis: r, mongodb: m };
+    },
+    async close() {
+      await Promise.allSettled([redis?.quit(), mongo?.close()]);
+    },
+  };
+}
