@@ -1,0 +1,47 @@
+import type { Consent, ConsentChange, ConsentStatus, ConsentType } from './types.ts';
+
+/** Filters the back-office and the sweeper use; every field is optional and they combine with AND. */
+export interface ConsentQuery {
+  clientId?: string;
+  psuId?: string;
+  /** Brazil: CPF or CNPJ of the customer (matched through the blind index where encrypted) */
+  document?: string;
+  /** an account IBAN contained in the consent */
+  iban?: string;
+  type?: ConsentType[];
+  status?: ConsentStatus[];
+  createdFrom?: Date;
+  createdTo?: Date;
+  expiresFrom?: Date;
+  expiresTo?: Date;
+}
+
+export type ConsentSortField = 'createdAt' | 'expiresAt' | 'updatedAt';
+
+export interface ConsentPage {
+  items: Consent[];
+  total: number;
+}
+
+/** Storage of consents (authorisations are embedded in their consent). Implementations: storage/memory, storage/mongo. */
+export interface ConsentRepository {
+  /** stores a new consent; the id must not exist yet */
+  create(consent: Consent): Promise<void>;
+  findById(id: string): Promise<Consent | null>;
+  findByGrantId(grantId: string): Promise<Consent | null>;
+  /**
+   * Applies `change` as one conditional update. Returns the consent after the change, or null when the
+   * stored consent no longer matches `change.expect` (a lost race or a stale read: the caller re-reads).
+   */
+  apply(change: ConsentChange): Promise<Consent | null>;
+  /** filtered, sorted page; `total` counts all matches */
+  query(
+    filter: ConsentQuery,
+    options: { sort: ConsentSortField; direction: 'asc' | 'desc'; skip: number; limit: number },
+  ): Promise<ConsentPage>;
+  /**
+   * Consents the sweeper must look at: status `valid` or `received` with `expiresAt <= now`, and
+   * `received` ones created before `receivedBefore`. At most `limit`.
+   */
+  findDue(now: Date, receivedBefore: Date, limit: number): Promise<Consent[]>;
+}

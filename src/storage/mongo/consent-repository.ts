@@ -1,0 +1,211 @@
+/**
+ * ConsentRepository on MongoDB (or a MongoDB-wire server such as FerretDB). One document per consent,
+ * authorisations and history embedded; the mapping to documents lives in ./consent-document.ts.
+ *
+ * Why `apply` takes a claim first: MongoDB runs findOneAndUpdate atomically, but FerretDB 1.x does not (it
+ * reads the matching document, then overwrites it by _id; 20 racers on one revision measured up to 20
+ * winners). Inserting a unique `{consentId}@{revision}` claim is atomic on both, so exactly one writer may
+ * move a consent off a given revision; its conditional findOneAndUpdate then meets no competitor, and
+ * the claim is deleted. A writer that stopped between claim and update leaves the claim behind: after
+ * `claimLeaseMs` the next writer on that revision completes the recorded change (never a different one)
+ * and clears it, so a crash delays a consent instead of wedging it. No transactions are needed.
+ */
+import { MongoServerError, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
+import { ConsentAlreadyExists, GrantIdInUse } from '../../consent/errors.ts';
+import type { ConsentPage, ConsentQuery, ConsentRepository, ConsentSortField } from '../../consent/repository.ts';
+import type { Consent, ConsentChange, ConsentStatus, StatusChange } from '../../consent/types.ts';
+import { clearFields, consentMapping, type ConsentDocument, type ConsentMapping, type FieldProtection } from './consent-document.ts';
+
+export interface MongoConsentRepositoryOptions {
+  /** default `consents`; the claims go to `<name>_claims` */
+  collectionName?: string;
+  /** field encryption for personal data (default: values in clear) */
+  protector?: FieldProtection;
+  /** how long an unfinished claim blocks its revision before another writer completes it. Default 30 s */
+  claimLeaseMs?: number;
+  /** clock for claims (tests) */
+  now?: () => Date;
+}
+
+/** A writer's hold on one revision of one consent, with the change it is applying. */
+export interface ClaimDocument {
+  /** `${consentId}@${revision}` */
+  _id: string;
+  consentId: string;
+  expect: { status: ConsentStatus; revision: number };
+  claimedAt: Date;
+  set: Partial<ConsentDocument>;
+  history: StatusChange[];
+}
+
+const PENDING: ConsentStatus[] = ['valid', 'received'];
+
+export class MongoConsentRepository implements ConsentRepository {
+  readonly consents: Collection<ConsentDocument>;
+  readonly claims: Collection<ClaimDocument>;
+  readonly #mapping: ConsentMapping;
+  readonly #leaseMs: number;
+  readonly #now: () => Date;
+
+  constructor(db: Db, options: MongoConsentRepositoryOptions = {}) {
+    const name = options.collectionName ?? 'consents';
+    this.consents = db.collection<ConsentDocument>(name);
+    this.claims = db.collection<ClaimDocument>(`${name}_claims`);
+    this.#mapping = consentMapping(options.protector ?? clearFields);
+    this.#leaseMs = options.claimLeaseMs ?? 30_000;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Idempotent; run at startup. (No TTL or partial indexes: FerretDB has neither; the sweeper expires.) */
+  async ensureIndexes(): Promise<void> {
+    const indexes: IndexDescription[] = [
+      { key: { clientId: 1, createdAt: -1 }, name: 'clientId_createdAt' },
+      { key: { psuIdIndex: 1 }, name: 'psuIdIndex', sparse: true },
+      { key: { status: 1, expiresAt: 1 }, name: 'status_expiresAt' },
+      // sparse, not partial: consents without a grant are left out of the index, so they never collide
+      { key: { grantId: 1 }, name: 'grantId_unique', unique: true, sparse: true },
+      { key: { createdAt: -1 }, name: 'createdAt' },
+      { key: { expiresAt: 1 }, name: 'expiresAt' },
+      { key: { updatedAt: -1 }, name: 'updatedAt' },
+      { key: { accessIbanIndex: 1 }, name: 'accessIbanIndex' },
+      { key: { grantedIbanIndex: 1 }, name: 'grantedIbanIndex' },
+      { key: { documentIndex: 1 }, name: 'documentIndex' },
+    ];
+    // one at a time: FerretDB 1.24 drops the connection when a multi-index createIndexes meets
+    // indexes that all exist already (the second start)
+    for (const index of indexes) await this.consents.createIndexes([index]);
+  }
+
+  async create(consent: Consent): Promise<void> {
+    try {
+      await this.consents.insertOne(this.#mapping.toDocument(consent));
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // FerretDB does not say which index refused the document: look
+      if (consent.grantId !== undefined && !(await this.consents.findOne({ _id: consent.id }, { projection: { _id: 1 } }))) {
+        throw new GrantIdInUse(consent.grantId);
+      }
+      throw new ConsentAlreadyExists(consent.id);
+    }
+  }
+
+  async findById(id: string): Promise<Consent | null> {
+    return this.#read(await this.consents.findOne({ _id: id }));
+  }
+
+  async findByGrantId(grantId: string): Promise<Consent | null> {
+    return this.#read(await this.consents.findOne({ grantId }));
+  }
+
+  async apply(change: ConsentChange): Promise<Consent | null> {
+    const { status, revision } = change.expect;
+    const claim: ClaimDocument = {
+      _id: `${change.id}@${revision}`,
+      consentId: change.id,
+      expect: { status, revision },
+      claimedAt: this.#now(),
+      set: this.#mapping.setToDocument(change.set),
+      history: change.history ?? [],
+    };
+    try {
+      await this.claims.insertOne(claim);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      await this.#completeAbandonedClaim(claim._id);
+      return null;
+    }
+    try {
+      const { filter, update } = claimUpdate(claim);
+      return this.#read(await this.consents.findOneAndUpdate(filter, update, { returnDocument: 'after' }));
+    } catch (err) {
+      if (isDuplicateKey(err) && change.set.grantId !== undefined) throw new GrantIdInUse(change.set.grantId);
+      throw err;
+    } finally {
+      // A claim left behind (this delete failing) is harmless once the consent has moved on, and is
+      // completed or cleared after the lease otherwise.
+      await this.claims.deleteOne({ _id: claim._id }).catch(() => undefined);
+    }
+  }
+
+  async query(
+    filter: ConsentQuery,
+    options: { sort: ConsentSortField; direction: 'asc' | 'desc'; skip: number; limit: number },
+  ): Promise<ConsentPage> {
+    assertPage(options.skip, options.limit);
+    const query = this.#mapping.filterToQuery(filter);
+    const direction = options.direction === 'asc' ? 1 : -1;
+    const sort: Sort = { [options.sort]: direction, _id: direction };
+    const [total, docs] = await Promise.all([
+      this.consents.countDocuments(query),
+      this.consents.find(query).sort(sort).skip(options.skip).limit(options.limit).toArray(),
+    ]);
+    return { items: docs.map((doc) => this.#mapping.fromDocument(doc)), total };
+  }
+
+  async findDue(now: Date, receivedBefore: Date, limit: number): Promise<Consent[]> {
+    assertPage(0, limit);
+    const query: Filter<ConsentDocument> = {
+      $or: [
+        { status: { $in: PENDING }, expiresAt: { $lte: now } },
+        { status: 'received', createdAt: { $lt: receivedBefore } },
+      ],
+    };
+    const docs = await this.consents.find(query).sort({ expiresAt: 1, _id: 1 }).limit(limit).toArray();
+    return docs.map((doc) => this.#mapping.fromDocument(doc));
+  }
+
+  #read(doc: ConsentDocument | null): Consent | null {
+    return doc ? this.#mapping.fromDocument(doc) : null;
+  }
+
+  /**
+   * The claim's writer stopped before updating (crash, lost connection). Once the lease has passed, apply
+   * its recorded change as a full replacement computed from the stored document: racing completers
+   * write identical documents, so doing it twice is harmless.
+   */
+  async #completeAbandonedClaim(claimId: string): Promise<void> {
+    const claim = await this.claims.findOne({ _id: claimId });
+    if (!claim || this.#now().getTime() - claim.claimedAt.getTime() < this.#leaseMs) return;
+    const { filter } = claimUpdate(claim);
+    const doc = await this.consents.findOne(filter);
+    if (doc) {
+      const next: ConsentDocument = {
+        ...doc,
+        ...claim.set,
+        revision: claim.expect.revision + 1,
+        history: [...doc.history, ...claim.history],
+      };
+      try {
+        await this.consents.replaceOne(filter, next);
+      } catch (err) {
+        // the recorded change could never apply (its grant id is taken): drop it like its writer would have
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+    await this.claims.deleteOne({ _id: claimId });
+  }
+}
+
+function claimUpdate(claim: ClaimDocument) {
+  const filter: Filter<ConsentDocument> = {
+    _id: claim.consentId,
+    status: claim.expect.status,
+    revision: claim.expect.revision,
+  };
+  const update = {
+    $set: { ...claim.set, revision: claim.expect.revision + 1 },
+    ...(claim.history.length > 0 ? { $push: { history: { $each: claim.history } } } : {}),
+  };
+  return { filter, update };
+}
+
+function assertPage(skip: number, limit: number): void {
+  if (!Number.isInteger(skip) || skip < 0) throw new RangeError(`skip must be an integer >= 0, not ${skip}`);
+  // limit 0 would mean "no limit" to MongoDB
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be an integer >= 1, not ${limit}`);
+}
+
+/** MongoDB says 11000; FerretDB's SQLite backend reports a unique index hit on update as a generic error. */
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && (err.code === 11000 || /UNIQUE constraint failed/.test(err.message));
+}
