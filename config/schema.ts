@@ -12,7 +12,7 @@ export const clientSchema = z
     client_id: z.string().min(1),
     /** shown to the customer on the approval page */
     client_name: z.string().min(1).optional(),
-    client_secret: z.string().min(16).optional(),
+    client_secret: z.string().min(8).optional(),
     redirect_uris: z.array(url).default([]),
     grant_types: z
       .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))

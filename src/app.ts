@@ -25,10 +25,12 @@ export interface AppParts {
   stores: Stores;
   provider: Provider;
   routers: Router[];
+  /** the cookie-signing keys the provider uses: mounted, its middleware runs on this app's context */
+  cookieKeys: string[];
 }
 
-export function composeApp({ config, log, stores, provider, routers }: AppParts): Koa {
-  const app = new Koa({ proxy: config.trustProxy });
+export function composeApp({ config, log, stores, provider, routers, cookieKeys }: AppParts): Koa {
+  const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.use(requestContext());
   app.use(accessLog(log));
   app.use(securityHeaders());

@@ -121,7 +121,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       const { demoTppRouter } = await import('./demo/routes.ts');
       routers.push(demoTppRouter({ config, views }));
     }
-    const app = composeApp({ config, log, stores, provider, routers });
+    const app = composeApp({ config, log, stores, provider, routers, cookieKeys });
 
     const server = createServer(app.callback());
     server.keepAliveTimeout = 5_000;

@@ -69,6 +69,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       if (interaction.uid !== ctx.params.uid) throw new oidcErrors.SessionNotFound('interaction mismatch');
       return interaction;
     } catch (err) {
+      log.debug({ error: (err as Error).message, detail: (err as { error_description?: string }).error_description }, 'interaction not found for this browser');
       if (err instanceof oidcErrors.SessionNotFound || err instanceof oidcErrors.InvalidRequest) {
         renderErrorPage(ctx, views, 400, localeOf(ctx), 'error.expired');
         return undefined;

@@ -56,8 +56,6 @@ export function clientMetadata(client: ClientConfig, profile: AssentConfig['prof
     if (!metadata.tls_client_certificate_bound_access_tokens) result.dpop_bound_access_tokens = true;
     result.require_pushed_authorization_requests = true;
     result.id_token_signed_response_alg ??= 'PS256';
-    result.token_endpoint_auth_signing_alg ??= 'PS256';
-    result.authorization_signed_response_alg ??= 'PS256';
   }
   if ((metadata.grant_types ?? []).every((g) => g === 'client_credentials')) {
     result.response_types = [];

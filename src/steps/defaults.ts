@@ -74,6 +74,15 @@ export const accountsStep = {
   },
 } satisfies RetrievalStep;
 
+/** WSO2-style permission names for the retrieve API's `displayValues`. */
+const PERMISSION_NAMES: Record<string, string> = {
+  accountList: 'ReadAccountsBasic',
+  accounts: 'ReadAccountsDetail',
+  ownerName: 'ReadOwnerName',
+  balances: 'ReadBalances',
+  transactions: 'ReadTransactionsDetail',
+};
+
 export const permissionsStep = {
   id: 'assent.permissions',
   priority: DEFAULT_PRIORITIES.permissions,
@@ -83,7 +92,7 @@ export const permissionsStep = {
       code: p.code,
       title: p.title,
       ...(p.detail ? { detail: p.detail } : {}),
-      displayValues: [p.title],
+      displayValues: [PERMISSION_NAMES[p.code] ?? p.code],
     }));
   },
 } satisfies RetrievalStep;

@@ -17,6 +17,7 @@ import {
   type TestClient,
   type TestServer,
 } from '../support/assent.ts';
+import { seedConsent } from '../support/tpp.ts';
 
 describe('OAuth core, demo profile', () => {
   let server: TestServer;
@@ -97,9 +98,11 @@ describe('OAuth core, demo profile', () => {
 
   test('PAR with private_key_jwt returns a request_uri; the authorization endpoint accepts it', async () => {
     const { challenge } = await pkce();
+    const consent = await seedConsent(server, tpp.clientId);
     const auth = await clientAuth(tpp, server.issuer);
     const par = await postForm(`${server.issuer}/par`, {
       ...auth.form,
+      consent_id: consent.id,
       response_type: 'code',
       redirect_uri: tpp.redirectUri,
       scope: 'openid accountinformation',
@@ -110,6 +113,42 @@ describe('OAuth core, demo profile', () => {
     assert.equal(par.status, 201, par.text);
     assert.match(par.json.request_uri as string, /^urn:ietf:params:oauth:request_uri:/);
     assert.ok((par.json.expires_in as number) > 0);
+    const authorize = await fetch(
+      `${server.issuer}/authorize?${new URLSearchParams({ client_id: tpp.clientId, request_uri: par.json.request_uri as string })}`,
+      { redirect: 'manual' },
+    );
+    assert.equal(authorize.status, 303);
+    assert.match(authorize.headers.get('location') ?? '', /^\/interaction\//);
+  });
+
+  test('PAR must name a consent of the requesting client that awaits authorisation', async () => {
+    const { challenge } = await pkce();
+    const base = {
+      response_type: 'code',
+      redirect_uri: tpp.redirectUri,
+      scope: 'openid accountinformation',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    };
+    const none = await postForm(`${server.issuer}/par`, { ...(await clientAuth(tpp, server.issuer)).form, ...base });
+    assert.equal(none.status, 400);
+    assert.match(String(none.json.error_description), /must name a consent/);
+
+    const foreign = await seedConsent(server, other.clientId);
+    const stolen = await postForm(`${server.issuer}/par`, { ...(await clientAuth(tpp, server.issuer)).form, ...base, consent_id: foreign.id });
+    const unknown = await postForm(`${server.issuer}/par`, { ...(await clientAuth(tpp, server.issuer)).form, ...base, consent_id: 'no-such-consent' });
+    assert.equal(stolen.status, 400);
+    assert.deepEqual(stolen.json, unknown.json, 'a foreign consent must look exactly like an unknown one');
+
+    const ended = await seedConsent(server, tpp.clientId);
+    await server.assent.consents.terminateByTpp(ended.id, tpp.clientId);
+    const final = await postForm(`${server.issuer}/par`, { ...(await clientAuth(tpp, server.issuer)).form, ...base, consent_id: ended.id });
+    assert.equal(final.status, 400);
+    assert.match(String(final.json.error_description), /not awaiting authorisation/);
+
+    const viaAcr = await seedConsent(server, tpp.clientId);
+    const ok = await postForm(`${server.issuer}/par`, { ...(await clientAuth(tpp, server.issuer)).form, ...base, acr_values: `consentId:${viaAcr.id}` });
+    assert.equal(ok.status, 201, ok.text);
   });
 
   test('PKCE is required even for confidential clients', async () => {
@@ -122,7 +161,7 @@ describe('OAuth core, demo profile', () => {
     });
     assert.equal(par.status, 400);
     assert.equal(par.json.error, 'invalid_request');
-    assert.match(String(par.json.error_description), /code_challenge/);
+    assert.match(String(par.json.error_description), /PKCE/);
   });
 
   test('a redirect_uri that is not registered is refused', async () => {
@@ -137,11 +176,13 @@ describe('OAuth core, demo profile', () => {
       code_challenge_method: 'S256',
     });
     assert.equal(par.status, 400);
-    assert.equal(par.json.error, 'invalid_redirect_uri');
+    assert.ok(['invalid_redirect_uri', 'invalid_request'].includes(par.json.error as string), String(par.json.error));
+    assert.match(String(par.json.error_description), /redirect_uri/);
   });
 
   test('a signed request object (JAR) pushed through PAR is accepted', async () => {
     const { challenge } = await pkce();
+    const consent = await seedConsent(server, tpp.clientId);
     const key = await jose.importJWK(tpp.privateJwk, 'ES256');
     const request = await new jose.SignJWT({
       response_type: 'code',
@@ -151,6 +192,7 @@ describe('OAuth core, demo profile', () => {
       code_challenge: challenge,
       code_challenge_method: 'S256',
       state: 'jar',
+      consent_id: consent.id,
     })
       .setProtectedHeader({ alg: 'ES256', kid: tpp.privateJwk.kid!, typ: 'oauth-authz-req+jwt' })
       .setIssuer(tpp.clientId)
@@ -228,19 +270,16 @@ describe('OAuth core, fapi2 profile', () => {
       code_challenge_method: 'S256',
     }).toString();
     const res = await fetch(url, { redirect: 'manual' });
-    const location = res.headers.get('location') ?? '';
-    const body = location ? '' : await res.text();
-    assert.ok(
-      /error=invalid_request/.test(location) || /invalid_request/.test(body),
-      `expected invalid_request, got ${res.status} ${location}`,
-    );
-    assert.match(decodeURIComponent(location || body), /pushed authorization request/i);
+    const location = new URL(res.headers.get('location') ?? 'http://none/');
+    assert.equal(location.searchParams.get('error'), 'invalid_request', `got ${res.status} ${location.href}`);
+    assert.match(location.searchParams.get('error_description') ?? '', /pushed authorization request/i);
   });
 
   test('tokens must be sender-constrained: no DPoP proof, no token', async () => {
     const bearer = await clientCredentialsToken(server, tpp);
     assert.equal(bearer.status, 400);
-    assert.equal(bearer.json.error, 'invalid_request');
+    assert.equal(bearer.json.access_token, undefined);
+    assert.equal(bearer.json.error, 'invalid_grant'); // oidc-provider: missing DPoP proof JWT
     const keyPair = await jose.generateKeyPair('ES256');
     const proof = await dpopProof(keyPair, 'POST', `${server.issuer}/token`);
     const bound = await clientCredentialsToken(server, tpp, 'accountinformation', { dpop: proof });

@@ -11,7 +11,7 @@ import * as jose from 'jose';
 import { loadConfig } from '../../config/load.ts';
 import type { AssentConfigInput, ClientConfig } from '../../config/schema.ts';
 import { createLogger } from '../../src/log.ts';
-import { startAssent, type RunningAssent } from '../../src/server.ts';
+import { startAssent, type RunningAssent, type StartOptions } from '../../src/server.ts';
 import { freePort } from './services.ts';
 
 export function requireEnv(name: 'REDIS_URL' | 'MONGODB_URI'): string {
@@ -89,7 +89,10 @@ export interface TestServer {
 }
 
 /** Starts Assent on real stores with the given overrides; `stop` closes it and drops its data. */
-export async function startTestServer(overrides: AssentConfigInput = {}, options: { embedded?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: AssentConfigInput = {},
+  options: { embedded?: boolean; start?: StartOptions } = {},
+): Promise<TestServer> {
   const port = await freePort();
   const database = `assent_test_${randomUUID().replaceAll('-', '')}`;
   const prefix = `assent-test:${randomUUID()}:`;
@@ -117,7 +120,7 @@ export async function startTestServer(overrides: AssentConfigInput = {}, options
       cb();
     },
   });
-  const assent = await startAssent(config, createLogger(config.logLevel, sink));
+  const assent = await startAssent(config, createLogger(config.logLevel, sink), options.start);
   return {
     assent,
     url: assent.url,

@@ -1,0 +1,242 @@
+/**
+ * The small checks the Berlin Group routes are built from (routes.ts lists which runs where):
+ * the dialect's error handler, the required X-Request-ID, TPP authentication, the JSON body reader and
+ * the per-client rate limit. Each either passes or throws a BgError / TokenError for errors.ts to render.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Context, Middleware, Next } from 'koa';
+import type { z } from 'zod';
+import type { Logger } from '../../log.ts';
+import { TokenError, type OAuthService } from '../../oidc/oauth.ts';
+import { BgError, formatError, renderError, renderInternalError, type RenderedError } from './errors.ts';
+import { HEADER_NAMES, requestIdSchema, zodIssues } from './schemas.ts';
+
+/** What the dialect keeps on ctx.state. */
+export interface BgState {
+  /** the authenticated TPP */
+  clientId?: string;
+  /** the parsed JSON body; undefined when the request had none */
+  body?: unknown;
+}
+
+export function bgState(ctx: Context): BgState {
+  return ctx.state as BgState;
+}
+
+/** Renders every error of the dialect's routes; anything unexpected is logged and answered 500 without details. */
+export function dialectErrors(log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      let rendered = renderError(err) ?? clientHttpError(err);
+      if (!rendered) {
+        const e = err as { name?: string; message?: string };
+        log.error({ error: e?.name, message: e?.message, path: ctx.path, method: ctx.method }, 'berlin-group: unexpected error');
+        rendered = renderInternalError();
+      }
+      send(ctx, rendered);
+    }
+  };
+}
+
+/** Errors of the http-errors kind (status 4xx, expose) from Koa itself: a malformed request. */
+function clientHttpError(err: unknown): RenderedError | undefined {
+  const e = err as { status?: unknown; expose?: unknown };
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true) {
+    return renderError(new BgError('formatError'));
+  }
+  return undefined;
+}
+
+export function send(ctx: Context, rendered: RenderedError): void {
+  ctx.status = rendered.status;
+  for (const [name, value] of Object.entries(rendered.headers)) ctx.set(name, value);
+  ctx.set('Cache-Control', 'no-store');
+  if (rendered.body) {
+    ctx.body = rendered.body;
+  } else {
+    // no body defined for this status: send an empty one (Koa would otherwise write the status text)
+    ctx.body = '';
+    ctx.remove('Content-Type');
+  }
+}
+
+/** X-Request-ID must be present and a UUID; it is echoed on the response (errors included). */
+export const requireRequestId: Middleware = async (ctx, next) => {
+  const given = ctx.get('x-request-id');
+  if (!given) throw formatError(HEADER_NAMES['x-request-id'], 'is required');
+  if (!requestIdSchema.safeParse(given).success) throw formatError(HEADER_NAMES['x-request-id'], 'must be a UUID');
+  ctx.set('X-Request-ID', given);
+  await next();
+};
+
+/**
+ * The caller must present an access token with scope `accountinformation` that a TPP got with
+ * client_credentials (not a PSU's token, not an internal client's). Checked by OAuthService only.
+ */
+export function authenticateTpp(oauth: OAuthService, scope = 'accountinformation'): Middleware {
+  return async (ctx, next) => {
+    const authorization = ctx.get('authorization');
+    const dpop = ctx.get('dpop');
+    const info = await oauth.verifyAccessToken(
+      { ...(authorization ? { authorization } : {}), ...(dpop ? { dpop } : {}), method: ctx.method, url: ctx.href },
+      scope,
+    );
+    if (info.kind !== 'client_credentials') {
+      throw new TokenError('invalid', 'a token the TPP obtained with client_credentials is required');
+    }
+    const client = await oauth.client(info.clientId);
+    if (!client || client.internal) throw new TokenError('invalid', 'the access token does not belong to a TPP');
+    bgState(ctx).clientId = info.clientId;
+    await next();
+  };
+}
+
+/** Parses the headers with `schema`; every bad header becomes one FORMAT_ERROR naming it. */
+export function parseHeaders<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(ctx.headers);
+  if (parsed.success) return parsed.data;
+  const issues = zodIssues(parsed.error, ctx.headers, HEADER_NAMES);
+  throw new BgError(
+    'formatError',
+    issues.map((i) => ({ path: i.path, text: i.message })),
+  );
+}
+
+/**
+ * Reads a JSON body of at most `limit` bytes. No body (no Content-Length or 0, no Transfer-Encoding) is
+ * fine unless `required`; a body must be `application/json` (else 415, which has no body in the spec).
+ * Too large, not UTF-8, not JSON: 400 FORMAT_ERROR (the spec has no 413).
+ */
+export function jsonBody(options: { limit: number; required: boolean }): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const declared = ctx.get('content-length');
+    const chunked = ctx.get('transfer-encoding') !== '';
+    const hasBody = chunked || (declared !== '' && declared !== '0');
+    if (!hasBody) {
+      if (options.required) throw formatError(undefined, 'a JSON body is required');
+      bgState(ctx).body = undefined;
+      return next();
+    }
+    if (!isJson(ctx)) throw new BgError('unsupportedMediaType');
+    if (declared !== '' && !(Number(declared) <= options.limit)) throw tooLarge(options.limit);
+
+    const raw = await readBody(ctx.req, options.limit);
+    if (raw === 'too-large') throw tooLarge(options.limit);
+    if (raw === 'aborted') throw formatError(undefined, 'the body ended early');
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      throw formatError(undefined, 'the body is not valid UTF-8');
+    }
+    if (text.trim() === '') {
+      if (options.required) throw formatError(undefined, 'a JSON body is required');
+      bgState(ctx).body = undefined;
+      return next();
+    }
+    try {
+      bgState(ctx).body = JSON.parse(text);
+    } catch {
+      throw formatError(undefined, 'the body is not valid JSON');
+    }
+    await next();
+  };
+}
+
+function isJson(ctx: Context): boolean {
+  const header = ctx.get('content-type');
+  const [type, ...params] = header.split(';').map((p) => p.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  return charset === undefined || charset === 'utf-8' || charset === 'utf8';
+}
+
+/**
+ * Too large: the rest of the body is not read, so the connection cannot carry another request; the answer
+ * closes it (Node then discards what is still coming instead of parsing it as the next request).
+ */
+function tooLarge(limit: number): BgError {
+  return new BgError('formatError', [{ text: `the body is larger than ${limit} bytes` }], { Connection: 'close' });
+}
+
+/**
+ * The request body, at most `limit` bytes. Past the limit the stream is left flowing into nothing (never
+ * destroyed: destroying the request would reset the socket before the answer is written).
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (result: Buffer | 'too-large' | 'aborted') => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        done('too-large');
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => done(Buffer.concat(chunks));
+    const onClose = () => done('aborted');
+    const onError = (err: Error) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      reject(err);
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+export interface RateLimitOptions {
+  /** requests allowed per client per window */
+  limit: number;
+  windowMs: number;
+  now?: () => number;
+}
+
+/**
+ * A fixed-window counter per key (per process). Good enough to stop a runaway TPP from filling the
+ * consent store; a cluster would need a shared counter (Redis) instead.
+ */
+export class FixedWindowLimiter {
+  readonly #options: Required<RateLimitOptions>;
+  readonly #windows = new Map<string, { start: number; count: number }>();
+
+  constructor(options: RateLimitOptions) {
+    this.#options = { now: Date.now, ...options };
+  }
+
+  /** Counts one request; returns how many seconds to wait when over the limit, else 0. */
+  take(key: string): number {
+    const now = this.#options.now();
+    const { limit, windowMs } = this.#options;
+    let window = this.#windows.get(key);
+    if (!window || now - window.start >= windowMs) {
+      if (this.#windows.size > 10_000) this.#prune(now);
+      window = { start: now, count: 0 };
+      this.#windows.set(key, window);
+    }
+    window.count++;
+    return window.count > limit ? Math.max(1, Math.ceil((window.start + windowMs - now) / 1000)) : 0;
+  }
+
+  #prune(now: number): void {
+    for (const [key, window] of this.#windows) {
+      if (now - window.start >= this.#options.windowMs) this.#windows.delete(key);
+    }
+  }
+}
+
+/** 429 ACCESS_EXCEEDED (with Retry-After) once the authenticated TPP is over its limit. */
+export function rateLimit(limiter: FixedWindowLimiter): Middleware {
+  return async (ctx, next) => {
+    const wait = limiter.take(bgState(ctx).clientId ?? ctx.ip);
+    if (wait > 0) throw new BgError('accessExceeded', [], { 'Retry-After': String(wait) });
+    await next();
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Server-rendered customer pages (nunjucks, autoescape on). `render('consent', ctx)` renders
+ * views/consent.njk; each render gets the helpers `t` (translator for `ctx.locale`), `formatDate`,
+ * `formatIban`, `safeHref` and the defaults `locale` ('en') and `bankName` ('Assent Bank').
+ * Templates are cached in production (NODE_ENV=production) and re-read on every render otherwise.
+ */
+import { join } from 'node:path';
+import nunjucks from 'nunjucks';
+import { DEFAULT_LOCALE, formatDate, isLocale, translator, type Locale } from './i18n.ts';
+
+export const VIEWS_DIR = join(import.meta.dirname, '..', '..', 'views');
+export const DEFAULT_BANK_NAME = 'Assent Bank';
+
+export interface Views {
+  /** `name` with or without the `.njk` extension, e.g. 'login' or 'login.njk' */
+  render(name: string, context: object): string;
+}
+
+export interface ViewsOptions {
+  /** re-read templates on every render; default: NODE_ENV !== 'production' */
+  noCache?: boolean;
+}
+
+/** "DE89370400440532013000" → "DE89 3704 0044 0532 0130 00" (spaces and case normalised). */
+export function formatIban(iban: unknown): string {
+  if (typeof iban !== 'string') return '';
+  const compact = iban.replace(/\s+/g, '').toUpperCase();
+  return compact.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+/** true for links safe to put in href: same-site paths ("/x", not "//host") and http(s) URLs. */
+export function safeHref(url: unknown): boolean {
+  if (typeof url !== 'string' || url === '') return false;
+  if (url.startsWith('/')) return !url.startsWith('//') && !url.startsWith('/\\');
+  return /^https?:\/\//i.test(url);
+}
+
+export function createViews(viewsDir: string = VIEWS_DIR, options: ViewsOptions = {}): Views {
+  const noCache = options.noCache ?? process.env.NODE_ENV !== 'production';
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir, { noCache, watch: false }), {
+    autoescape: true,
+    throwOnUndefined: false,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+  env.addFilter('iban', formatIban);
+
+  return {
+    render(name, context) {
+      const ctx = (context ?? {}) as Record<string, unknown>;
+      const locale: Locale = isLocale(ctx.locale) ? ctx.locale : DEFAULT_LOCALE;
+      const file = name.endsWith('.njk') ? name : `${name}.njk`;
+      return env.render(file, {
+        ...ctx,
+        bankName: typeof ctx.bankName === 'string' && ctx.bankName ? ctx.bankName : DEFAULT_BANK_NAME,
+        locale,
+        t: translator(locale),
+        formatDate: (date: string | Date) => formatDate(date, locale),
+        formatIban,
+        safeHref,
+      });
+    },
+  };
+}
