@@ -8,10 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright';
+import type { Browser } from 'playwright';
 import { launchBrowser } from './support/browser.ts';
+import { approveFlow as approve, callback, login, newContext as contextFor } from './support/flow.ts';
 import { makeKeyClient, startTestServer, type TestClient, type TestServer } from '../test/support/assent.ts';
-import { ALICE, bg, exchangeCode, introspect, refresh, startFlow, type StartedFlow } from '../test/support/tpp.ts';
+import { ALICE, bg, exchangeCode, introspect, refresh, startFlow } from '../test/support/tpp.ts';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', 'docs', 'screenshots');
 
@@ -30,42 +31,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** A browser context whose requests to the TPP's redirect URI are answered locally and recorded. */
-async function newContext(locale = 'en-GB'): Promise<{ context: BrowserContext; page: Page; callbacks: URL[] }> {
-  const context = await browser.newContext({ locale, viewport: { width: 1000, height: 900 } });
-  const callbacks: URL[] = [];
-  await context.route(`${new URL(tpp.redirectUri).origin}/**`, async (route) => {
-    callbacks.push(new URL(route.request().url()));
-    await route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Back at the TPP</h1>' });
-  });
-  return { context, page: await context.newPage(), callbacks };
-}
-
-async function login(page: Page, username = ALICE.username, password = ALICE.password) {
-  await page.getByLabel(/username|usuário/i).fill(username);
-  await page.getByLabel(/password|senha/i).fill(password);
-  await page.getByRole('button', { name: /log in|entrar/i }).click();
-}
-
-async function callback(callbacks: URL[]): Promise<URL> {
-  for (let i = 0; i < 100 && callbacks.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-  const url = callbacks.shift();
-  assert.ok(url, 'the browser did not come back to the TPP');
-  return url;
-}
-
-async function approveFlow(page: Page, callbacks: URL[], flow: StartedFlow, opts: { loggedIn?: boolean; screenshots?: boolean } = {}) {
-  await page.goto(flow.link.href);
-  if (!opts.loggedIn) {
-    await page.getByRole('heading', { level: 1 }).waitFor();
-    if (opts.screenshots) await page.screenshot({ path: join(SCREENSHOTS, 'login.png'), fullPage: true });
-    await login(page);
-  }
-  await page.getByRole('button', { name: /allow access/i }).waitFor();
-  if (opts.screenshots) await page.screenshot({ path: join(SCREENSHOTS, 'consent.png'), fullPage: true });
-  await page.getByRole('button', { name: /allow access/i }).click();
-  return callback(callbacks);
-}
+const newContext = (locale?: string) => contextFor(browser, tpp, locale);
+const approveFlow = approve;
 
 describe('the consent flow in the browser', () => {
   test('full TPP flow: approve → code → tokens carrying consent_id; consent valid, SCA finalised', async () => {

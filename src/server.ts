@@ -25,6 +25,7 @@ import type { PersistStep, RetrievalStep } from './steps/contracts.ts';
 import { createViews } from './interaction/views.ts';
 import { negotiateLocale, translator } from './interaction/i18n.ts';
 import { interactionRouter } from './interaction/routes.ts';
+import { myConsentsRouter } from './interaction/my-consents.ts';
 import { Csrf } from './interaction/csrf.ts';
 import { SessionDataKeys } from './interaction/session-data-keys.ts';
 import { fsAuthorizeRouter } from './dialects/fs-authorize/routes.ts';
@@ -97,6 +98,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const approvals = new Approvals({ oauth, consents, directory, retrieval, persist });
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
 
+    const csrf = new Csrf(cookieKeys[0]!);
     const routers: Router[] = [
       berlinGroupRouter({ consents, oauth, config, log }),
       fsAuthorizeRouter({
@@ -111,11 +113,12 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         approvals,
         directory,
         views,
-        csrf: new Csrf(cookieKeys[0]!),
+        csrf,
         log,
         sessionDataKeys,
         ...(config.consentPageUrl ? { consentPageUrl: config.consentPageUrl } : {}),
       }),
+      myConsentsRouter({ consents, oauth, directory, views, csrf, log, secureCookies: config.issuer.startsWith('https:') }),
     ];
     if (config.mode === 'demo') {
       const { demoTppRouter } = await import('./demo/routes.ts');

@@ -1,0 +1,198 @@
+/**
+ * "My consents": the customer's self-service page. Log in, see every consent granted to TPPs (what, since
+ * when, until when, status), withdraw one after a confirmation step; withdrawal revokes the TPP's tokens
+ * at once (the consent service does that).
+ *
+ *   GET  /my-consents                 the list, or the login form
+ *   POST /my-consents/login           credentials → a short self-service session (signed cookie)
+ *   GET  /my-consents/:id/revoke      confirmation page
+ *   POST /my-consents/:id/revoke      withdraw → back to the list with a notice
+ *   POST /my-consents/logout
+ *
+ * The self-service session is its own signed, HttpOnly, SameSite=Lax cookie scoped to /my-consents,
+ * separate from the OAuth session. Every form carries a CSRF token bound to that session (or, before
+ * login, to a random nonce cookie).
+ */
+import { randomBytes } from 'node:crypto';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import type { ConsentService } from '../application/consents.ts';
+import { ConsentNotFound, ConsentStateConflict } from '../consent/errors.ts';
+import { describeAccess } from '../consent/permissions.ts';
+import type { Consent } from '../consent/types.ts';
+import type { OAuthService } from '../oidc/oauth.ts';
+import type { PsuDirectory } from '../psu/directory.ts';
+import type { Logger } from '../log.ts';
+import type { Csrf } from './csrf.ts';
+import { negotiateLocale, translator } from './i18n.ts';
+import { setPageHeaders } from './page-headers.ts';
+import { renderErrorPage } from './routes.ts';
+
+const SESSION_COOKIE = 'assent_me';
+const NONCE_COOKIE = 'assent_me_nonce';
+const SESSION_SECONDS = 15 * 60;
+const COOKIE_PATH = '/my-consents';
+const LISTED = 200;
+
+export interface MyConsentsDeps {
+  consents: ConsentService;
+  oauth: OAuthService;
+  directory: PsuDirectory;
+  views: { render(name: string, context: object): string };
+  csrf: Csrf;
+  log: Logger;
+  secureCookies: boolean;
+}
+
+interface Session {
+  psuId: string;
+  /** the cookie value; CSRF tokens are bound to it */
+  binding: string;
+}
+
+type FormBody = Record<string, string | string[] | undefined>;
+
+export function myConsentsRouter(deps: MyConsentsDeps): Router {
+  const { consents, oauth, directory, views, csrf, log } = deps;
+  const router = new Router({ prefix: COOKIE_PATH });
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '8kb', encoding: 'utf-8' });
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: COOKIE_PATH, signed: true, secure: deps.secureCookies };
+
+  const localeOf = (ctx: Context) => negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
+
+  function session(ctx: Context): Session | undefined {
+    const value = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+    if (!value) return undefined;
+    const [psuId, exp] = value.split('|');
+    if (!psuId || !exp || Number(exp) < Date.now() / 1000) return undefined;
+    return { psuId: decodeURIComponent(psuId), binding: value };
+  }
+
+  function loginPage(ctx: Context, extra: { error?: string; username?: string } = {}, status = 200) {
+    let nonce = ctx.cookies.get(NONCE_COOKIE, { signed: true });
+    if (!nonce) {
+      nonce = randomBytes(16).toString('base64url');
+      ctx.cookies.set(NONCE_COOKIE, nonce, cookieOptions);
+    }
+    setPageHeaders(ctx);
+    ctx.status = status;
+    ctx.body = views.render('my-consents-login', { locale: localeOf(ctx), csrf: csrf.token(`me-login:${nonce}`), action: `${COOKIE_PATH}/login`, ...extra });
+  }
+
+  function checkCsrf(ctx: Context, binding: string): boolean {
+    if (csrf.verify(binding, (ctx.request.body as FormBody | undefined)?.csrf)) return true;
+    log.warn('self-service form without a valid CSRF token');
+    renderErrorPage(ctx, views, 403, localeOf(ctx), 'error.generic');
+    return false;
+  }
+
+  /** The consent if it is this customer's (others are "not found", like unknown ids). */
+  async function ownConsent(ctx: Context, me: Session): Promise<Consent | undefined> {
+    const consent = await consents.get(String(ctx.params.id ?? ''));
+    if (!consent || consent.psuId !== me.psuId) {
+      renderErrorPage(ctx, views, 404, localeOf(ctx), 'error.unknown');
+      return undefined;
+    }
+    return consent;
+  }
+
+  router.get('/', async (ctx) => {
+    const me = session(ctx);
+    if (!me) return loginPage(ctx);
+    const locale = localeOf(ctx);
+    const t = translator(locale);
+    const psu = await directory.findPsu(me.psuId);
+    const page = await consents.query({ psuId: me.psuId }, { sort: 'createdAt', direction: 'desc', skip: 0, limit: LISTED });
+    const names = new Map<string, string>();
+    for (const clientId of new Set(page.items.map((c) => c.clientId))) names.set(clientId, (await oauth.client(clientId))?.name ?? clientId);
+    setPageHeaders(ctx);
+    ctx.body = views.render('my-consents', {
+      locale,
+      psu: { name: psu?.name ?? '' },
+      csrf: csrf.token(me.binding),
+      logoutAction: `${COOKIE_PATH}/logout`,
+      ...(ctx.query.revoked === '1' ? { flash: 'myConsents.flashRevoked' } : {}),
+      consents: page.items.map((c) => ({
+        id: c.id,
+        tppName: names.get(c.clientId) ?? c.clientId,
+        permissions: describeAccess(c.access, locale).map((p) => p.title),
+        since: c.history.find((h) => h.to === 'valid')?.at ?? c.createdAt,
+        until: c.validUntil,
+        status: c.status,
+        statusLabel: t(`status.${c.status}`),
+        active: c.status === 'valid',
+      })),
+    });
+  });
+
+  router.post('/login', form, async (ctx) => {
+    const nonce = ctx.cookies.get(NONCE_COOKIE, { signed: true });
+    if (!nonce || !checkCsrf(ctx, `me-login:${nonce}`)) return;
+    const body = ctx.request.body as FormBody;
+    const username = typeof body.username === 'string' ? body.username.slice(0, 200) : '';
+    const password = typeof body.password === 'string' ? body.password.slice(0, 200) : '';
+    const psu = username && password ? await directory.authenticate(username, password) : null;
+    if (!psu) return loginPage(ctx, { error: translator(localeOf(ctx))('error.credentials'), username }, 401);
+    const exp = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
+    ctx.cookies.set(SESSION_COOKIE, `${encodeURIComponent(psu.id)}|${exp}|${randomBytes(8).toString('base64url')}`, {
+      ...cookieOptions,
+      maxAge: SESSION_SECONDS * 1000,
+    });
+    ctx.cookies.set(NONCE_COOKIE, null, cookieOptions);
+    ctx.status = 303;
+    ctx.redirect(COOKIE_PATH);
+  });
+
+  router.post('/logout', form, async (ctx) => {
+    const me = session(ctx);
+    if (me && !checkCsrf(ctx, me.binding)) return;
+    ctx.cookies.set(SESSION_COOKIE, null, cookieOptions);
+    ctx.status = 303;
+    ctx.redirect(COOKIE_PATH);
+  });
+
+  router.get('/:id/revoke', async (ctx) => {
+    const me = session(ctx);
+    if (!me) return loginPage(ctx);
+    const consent = await ownConsent(ctx, me);
+    if (!consent) return;
+    if (consent.status !== 'valid') {
+      ctx.status = 303;
+      ctx.redirect(COOKIE_PATH);
+      return;
+    }
+    const locale = localeOf(ctx);
+    setPageHeaders(ctx);
+    ctx.body = views.render('revoke-confirm', {
+      locale,
+      csrf: csrf.token(me.binding),
+      action: `${COOKIE_PATH}/${encodeURIComponent(consent.id)}/revoke`,
+      cancelUrl: COOKIE_PATH,
+      consent: {
+        id: consent.id,
+        tppName: (await oauth.client(consent.clientId))?.name ?? consent.clientId,
+        permissions: describeAccess(consent.access, locale).map((p) => p.title),
+        until: consent.validUntil,
+      },
+    });
+  });
+
+  router.post('/:id/revoke', form, async (ctx) => {
+    const me = session(ctx);
+    if (!me) return loginPage(ctx, {}, 401);
+    if (!checkCsrf(ctx, me.binding)) return;
+    const consent = await ownConsent(ctx, me);
+    if (!consent) return;
+    try {
+      await consents.revokeByPsu(consent.id, { actor: 'PSU', psuId: me.psuId, reason: 'withdrawn by the customer in self-service' });
+      log.info({ consentId: consent.id }, 'consent withdrawn by the customer');
+    } catch (err) {
+      if (!(err instanceof ConsentStateConflict) && !(err instanceof ConsentNotFound)) throw err;
+    }
+    ctx.status = 303;
+    ctx.redirect(`${COOKIE_PATH}?revoked=1`);
+  });
+
+  return router;
+}
