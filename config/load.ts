@@ -128,6 +128,8 @@ export function loadConfig({ env = process.env, overrides }: LoadOptions = {}): 
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
 
   const config = { ...parsed.data, profile: parsed.data.profile ?? (parsed.data.mode === 'production' ? 'fapi2' : 'demo') } as AssentConfig;
+  // Without an explicit issuer, follow the port (PORT=4000 npm start → http://localhost:4000/connect).
+  if (!raw.issuer) config.issuer = `http://localhost:${config.port}/connect`;
 
   // Demo fixtures: the demo TPP and demo customers, unless the caller brought their own.
   if (config.mode === 'demo') {
@@ -137,7 +139,15 @@ export function loadConfig({ env = process.env, overrides }: LoadOptions = {}): 
   if (config.clientsFile) {
     const list = z.array(clientSchema).safeParse(readJsonFile(config.clientsFile, 'clientsFile'));
     if (!list.success) throw new ConfigError(issues(`clientsFile(${config.clientsFile})`, list.error));
-    config.clients = [...config.clients, ...list.data];
+    // The demo TPP lives on this server: its redirect URI follows the issuer's origin.
+    const demoOrigin = new URL(config.issuer).origin;
+    const clients = config.clientsFile === DEMO_CLIENTS_FILE
+      ? list.data.map((c) => ({
+          ...c,
+          redirect_uris: [...new Set(c.redirect_uris.map((u) => u.replace(/^http:\/\/(localhost|127\.0\.0\.1):3000/, demoOrigin)))],
+        }))
+      : list.data;
+    config.clients = [...config.clients, ...clients];
   }
   if (config.customersFile) {
     const list = z.array(customerSchema).safeParse(readJsonFile(config.customersFile, 'customersFile'));

@@ -85,7 +85,7 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
   });
 
   router.post('/start', bodyParser({ enableTypes: ['form'], formLimit: '4kb' }), async (ctx) => {
-    const redirectUri = `${ctx.origin}/demo-tpp/callback`;
+    const redirectUri = `${origin}/demo-tpp/callback`;
     try {
       const token = await ccToken();
       const validUntil = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
