@@ -1,7 +1,8 @@
 /**
  * Loads step plugins named in configuration (`steps.retrieval` / `steps.persist`: module specifiers,
- * resolved against the working directory when relative). A module exports its step(s) as the default
- * export or as `steps`: one step or an array. Shapes are checked here so a broken plugin stops startup
+ * resolved against the working directory when relative). A module exports its step(s) as
+ * `retrievalSteps` / `persistSteps` (so one module can hold both kinds), or as `steps` or the default
+ * export: one step or an array. Shapes are checked here so a broken plugin stops startup
  * with its name, not a request later.
  */
 import { resolve } from 'node:path';
@@ -31,7 +32,7 @@ async function loadSteps(specifiers: readonly string[], kind: string, baseDir: s
     } catch (err) {
       throw new StepConfigError(`${kind} step module "${specifier}" could not be loaded: ${(err as Error).message}`);
     }
-    const exported = mod.steps ?? mod.default;
+    const exported = (kind === 'retrieval' ? mod.retrievalSteps : mod.persistSteps) ?? mod.steps ?? mod.default;
     const list = Array.isArray(exported) ? exported : [exported];
     if (exported === undefined) throw new StepConfigError(`${kind} step module "${specifier}" exports no step (default or "steps")`);
     for (const [i, step] of list.entries()) {
