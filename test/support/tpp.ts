@@ -161,3 +161,50 @@ export async function seedConsent(server: TestServer, clientId: string) {
     combinedServiceIndicator: false,
   });
 }
+
+/**
+ * The whole browser part over fetch, through Assent's own pages: login, then approve (with the
+ * pre-selected accounts) or deny. Returns the URL the TPP is sent back to.
+ */
+export async function decideWithoutBrowser(
+  server: TestServer,
+  flow: StartedFlow,
+  decision: 'approve' | 'deny' = 'approve',
+  user: { username: string; password: string } = ALICE,
+): Promise<URL> {
+  const jar = new CookieJar();
+  let res = await jar.fetch(flow.link.href);
+  const follow = async (): Promise<string> => {
+    while (res.status === 303 || res.status === 302) {
+      const next = new URL(res.headers.get('location')!, server.url);
+      if (next.origin !== new URL(server.url).origin) return next.href;
+      res = await jar.fetch(next.href);
+    }
+    return '';
+  };
+  await follow();
+  let html = await res.text();
+  const loginAction = /action="([^"]+\/login)"/.exec(html)?.[1];
+  assert.ok(loginAction, 'no login form');
+  res = await jar.fetch(new URL(loginAction, server.url).href, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...user, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! }).toString(),
+  });
+  await follow();
+  html = await res.text();
+  const action = /action="([^"]+\/decision)"/.exec(html)?.[1];
+  assert.ok(action, 'no consent form');
+  const form = new URLSearchParams({ decision, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! });
+  for (const m of html.matchAll(/<input[^>]*name="accounts"[^>]*>/g)) {
+    if (/\schecked/.test(m[0])) form.append('accounts', /value="([^"]+)"/.exec(m[0])![1]!);
+  }
+  res = await jar.fetch(new URL(action, server.url).href, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
+  const back = await follow();
+  assert.ok(back, `did not get back to the TPP (last status ${res.status})`);
+  return new URL(back);
+}
