@@ -14,7 +14,7 @@ import type { Stores } from './stores.ts';
 import { requestContext } from './http/request-context.ts';
 import { accessLog } from './http/access-log.ts';
 import { fallbackErrorHandler, securityHeaders } from './http/errors.ts';
-import { healthRouter } from './http/health.ts';
+import { health } from './http/health.ts';
 import { issuerMountPath } from './oidc/provider.ts';
 
 export const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
@@ -35,8 +35,7 @@ export function composeApp({ config, log, stores, provider, routers, cookieKeys 
   app.use(accessLog(log));
   app.use(securityHeaders());
   app.use(fallbackErrorHandler(log));
-  const health = healthRouter(stores);
-  app.use(health.routes());
+  app.use(health(stores));
   app.use(mount('/static', serve(PUBLIC_DIR, { maxage: 3_600_000, gzip: false, brotli: false })));
   app.use(mount(issuerMountPath(config) || '/', provider));
   for (const router of routers) {

@@ -1,32 +1,32 @@
 /**
- * Bench baseline: a bare oidc-provider with the same token settings as Assent (client_credentials,
- * opaque tokens for the same resource, the same Redis adapter), no Koa app around it.
+ * Bench baseline: the same oidc-provider configuration Assent runs (createProvider: same features,
+ * profile, clients, TTLs and Redis adapter), served bare by node:http — no Koa app around it, no request
+ * context, logging, health or routers. The ratio Assent / this is what Assent's app layer costs.
  */
 import { createServer } from 'node:http';
-import Provider, { type Configuration } from 'oidc-provider';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../../config/load.ts';
+import { createLogger } from '../../src/log.ts';
+import { createProvider } from '../../src/oidc/provider.ts';
+import { generateCookieKeys, generateEphemeralJwks } from '../../src/oidc/keys.ts';
 import { redisAdapterClass } from '../../src/storage/redis/oidc-adapter.ts';
 import { BENCH_CLIENT } from './client.ts';
 
 const port = Number(process.env.BENCH_PORT);
-const issuer = `http://127.0.0.1:${port}`;
+const config = loadConfig({
+  env: {},
+  overrides: { port, issuer: `http://127.0.0.1:${port}/connect`, clients: [BENCH_CLIENT], logLevel: 'warn' },
+});
+// served at the root: the issuer has no path here
+config.issuer = `http://127.0.0.1:${port}`;
 const redis = new Redis(process.env.REDIS_URL!);
-const resource = `http://127.0.0.1:${port}`;
-const provider = new Provider(issuer, {
+const provider = createProvider({
+  config,
   adapter: redisAdapterClass(redis, { prefix: `bench-bare-${port}:` }),
-  clients: [BENCH_CLIENT],
-  scopes: ['accountinformation'],
-  features: {
-    devInteractions: { enabled: false },
-    clientCredentials: { enabled: true },
-    resourceIndicators: {
-      enabled: true,
-      defaultResource: () => resource,
-      getResourceServerInfo: () => ({ scope: 'accountinformation', audience: resource, accessTokenTTL: 600, accessTokenFormat: 'opaque' }),
-    },
-  },
-  ttl: { ClientCredentials: 600 },
-} as unknown as Configuration);
+  jwks: generateEphemeralJwks(),
+  cookieKeys: generateCookieKeys(),
+  log: createLogger('warn'),
+});
 const server = createServer(provider.callback());
-server.listen(port, '127.0.0.1', () => process.stdout.write(`READY ${issuer}/token\n`));
+server.listen(port, '127.0.0.1', () => process.stdout.write(`READY ${config.issuer}/token\n`));
 process.on('SIGTERM', () => server.close(() => void redis.quit().then(() => process.exit(0))));

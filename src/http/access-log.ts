@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 /** One line per request: method, route-free path (no query string: it may carry codes), status, duration. */
 export function accessLog(log: Logger): Middleware {
   return async (ctx, next) => {
+    if (!log.isLevelEnabled('info')) return next();
     const start = performance.now();
     try {
       await next();
