@@ -118,7 +118,7 @@ export function loadConfig({ env = process.env, overrides }: LoadOptions = {}): 
         else throw err;
       }
     } else if (name.startsWith('ASSENT_') && !ENV_NOT_CONFIG.has(name)) {
-      problems.push(`${name}: unknown environment variable (see docs/configuration.md)`);
+      problems.push(`${name}: unknown environment variable (see the Configuration section of README.md)`);
     }
   }
   if (overrides) deepMerge(raw, overrides as Record<string, unknown>);
