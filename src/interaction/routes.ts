@@ -133,6 +133,19 @@ export function interactionRouter(deps: InteractionDeps): Router {
     ctx.redirect(returnTo);
   }
 
+  /** The pending approval, or — when it can no longer happen — the authorization ended and undefined. */
+  async function pendingOrEnd(ctx: Context, interaction: InteractionInfo): Promise<PendingApproval | undefined> {
+    try {
+      return await approvals.pending(interaction);
+    } catch (err) {
+      if (err instanceof ApprovalError) {
+        await endWith(ctx, interaction, err);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
   router.get('/:uid', async (ctx) => {
     const interaction = await load(ctx);
     if (!interaction) return;
@@ -142,13 +155,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
       renderLogin(ctx, interaction, client?.name ?? interaction.clientId);
       return;
     }
-    let pending: PendingApproval;
-    try {
-      pending = await approvals.pending(interaction);
-    } catch (err) {
-      if (err instanceof ApprovalError) return endWith(ctx, interaction, err);
-      throw err;
-    }
+    const pending = await pendingOrEnd(ctx, interaction);
+    if (!pending) return;
     if (deps.consentPageUrl) {
       const key = await deps.sessionDataKeys.issue(interaction.uid, interaction.exp);
       const target = new URL(deps.consentPageUrl);
@@ -194,13 +202,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
       return;
     }
     const selected = body.accounts === undefined ? [] : Array.isArray(body.accounts) ? body.accounts : [body.accounts];
-    let pending: PendingApproval;
-    try {
-      pending = await approvals.pending(interaction);
-    } catch (err) {
-      if (err instanceof ApprovalError) return endWith(ctx, interaction, err);
-      throw err;
-    }
+    const pending = await pendingOrEnd(ctx, interaction);
+    if (!pending) return;
     try {
       const outcome = await approvals.decide(pending, { approved: decisionValue === 'approve', selectedAccountIds: selected }, {}, locale);
       const returnTo = await oauth.finishInteraction(interaction.uid, outcome.result);
