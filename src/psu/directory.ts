@@ -7,6 +7,8 @@ import type { CustomerConfig } from '../../config/schema.ts';
 
 export interface Psu {
   id: string;
+  /** the login name in the bank's online interface (what a TPP may send as PSU-ID) */
+  username?: string;
   name: string;
   /** Brazil: CPF/CNPJ */
   document?: string;
@@ -62,5 +64,5 @@ export class ConfigPsuDirectory implements PsuDirectory {
 }
 
 function toPsu(c: CustomerConfig): Psu {
-  return { id: c.id, name: c.name, ...(c.document ? { document: c.document } : {}) };
+  return { id: c.id, username: c.username, name: c.name, ...(c.document ? { document: c.document } : {}) };
 }

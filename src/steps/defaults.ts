@@ -12,6 +12,7 @@ import { StepError, type PersistContext, type PersistStep, type RetrievalStep } 
 
 /** The priorities of the default steps; custom steps pick others (e.g. 150 runs between the first two). */
 export const DEFAULT_PRIORITIES = {
+  psuMatch: 50,
   accounts: 100,
   permissions: 200,
   basicData: 300,
@@ -108,6 +109,21 @@ export const basicDataStep = {
   },
 } satisfies RetrievalStep;
 
+/**
+ * A consent the TPP requested for a named PSU (Berlin Group PSU-ID, kept in details.psuIdentification)
+ * can only be decided by that customer: anyone else gets access_denied, and nothing is granted.
+ */
+export const psuMatchStep = {
+  id: 'assent.psu-match',
+  priority: DEFAULT_PRIORITIES.psuMatch,
+  run(ctx) {
+    const claimed = ctx.consent.details?.psuIdentification;
+    if (typeof claimed !== 'string') return;
+    const known = [ctx.psu.id, ctx.psu.username].filter((v): v is string => typeof v === 'string').map((v) => v.toLowerCase());
+    if (!known.includes(claimed.trim().toLowerCase())) throw new StepError('access_denied', 'This request is for another customer.');
+  },
+} satisfies PersistStep;
+
 export const validateAccountsStep = {
   id: 'assent.validate-accounts',
   priority: DEFAULT_PRIORITIES.validateAccounts,
@@ -167,5 +183,5 @@ export function storeDecisionStep(decisions: ConsentDecisions): PersistStep {
 export const defaultRetrievalSteps: readonly RetrievalStep[] = [accountsStep, permissionsStep, basicDataStep];
 
 export function defaultPersistSteps(decisions: ConsentDecisions): PersistStep[] {
-  return [validateAccountsStep, storeDecisionStep(decisions)];
+  return [psuMatchStep, validateAccountsStep, storeDecisionStep(decisions)];
 }

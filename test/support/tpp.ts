@@ -65,11 +65,16 @@ export interface StartedFlow {
 }
 
 /** Consent → authorisation → method → the completed scaOAuth link. */
-export async function startFlow(server: TestServer, client: TestClient, body: unknown = accountsBody([ALICE.salary, ALICE.savings])): Promise<StartedFlow> {
+export async function startFlow(
+  server: TestServer,
+  client: TestClient,
+  body: unknown = accountsBody([ALICE.salary, ALICE.savings]),
+  headers: Record<string, string> = {},
+): Promise<StartedFlow> {
   const token = await clientCredentialsToken(server, client);
   assert.equal(token.status, 200, token.text);
   const ccToken = token.json.access_token as string;
-  const created = await bg(server, ccToken, 'POST', '/consents', body);
+  const created = await bg(server, ccToken, 'POST', '/consents', body, headers);
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const consentId = created.body.consentId as string;
   const started = await bg(server, ccToken, 'POST', `/consents/${consentId}/authorisations`);

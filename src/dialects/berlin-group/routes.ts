@@ -130,13 +130,18 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
     issues.push(...mergeIssues(dialect.issues, result.ok ? [] : result.error.issues));
     if (!result.ok || issues.length > 0) throw new ConsentValidationError(issues);
 
+    // PSU-ID is how the PSU is known in the bank's online interface (a login name, not our internal id):
+    // kept as the TPP's claim and checked against the customer who logs in (default step assent.psu-match).
+    const details = {
+      ...(redirectUri !== undefined ? { tppRedirectUri: redirectUri } : {}),
+      ...(h['psu-id'] !== undefined ? { psuIdentification: h['psu-id'] } : {}),
+    };
     const consent = await consents.create({
       clientId,
       type: 'accounts',
       ...result.value,
-      ...(h['psu-id'] !== undefined ? { psuId: h['psu-id'] } : {}),
       ...(h['psu-ip-address'] !== undefined ? { psuIpAddress: h['psu-ip-address'] } : {}),
-      ...(redirectUri !== undefined ? { details: { tppRedirectUri: redirectUri } } : {}),
+      ...(Object.keys(details).length > 0 ? { details } : {}),
     });
     log.info({ consentId: consent.id, clientId }, 'berlin-group: consent created');
     ctx.status = 201;

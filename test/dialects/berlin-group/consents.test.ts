@@ -66,7 +66,8 @@ describe('Berlin Group consent API', () => {
       const record = await stored(consentId);
       assert.equal(record?.clientId, tpp.clientId);
       assert.equal(record?.psuIpAddress, psuIp);
-      assert.equal(record?.psuId, 'PSU-1234');
+      assert.equal(record?.details?.psuIdentification, 'PSU-1234');
+      assert.equal(record?.psuId, undefined, 'the internal PSU id is only known once a customer approves');
       assert.equal(record?.details?.tppRedirectUri, tpp.redirectUri);
       assert.equal(record?.history.length, 1);
 

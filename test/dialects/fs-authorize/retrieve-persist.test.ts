@@ -190,3 +190,4 @@ describe('retrieve / persist', () => {
     assert.equal(consent?.grantId, undefined);
   });
 });
+
