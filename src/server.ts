@@ -30,6 +30,7 @@ import { Csrf } from './interaction/csrf.ts';
 import { SessionDataKeys } from './interaction/session-data-keys.ts';
 import { fsAuthorizeRouter } from './dialects/fs-authorize/routes.ts';
 import { berlinGroupRouter } from './dialects/berlin-group/routes.ts';
+import { backofficeRouter } from './dialects/backoffice/routes.ts';
 
 export interface RunningAssent {
   config: AssentConfig;
@@ -101,6 +102,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const csrf = new Csrf(cookieKeys[0]!);
     const routers: Router[] = [
       berlinGroupRouter({ consents, oauth, config, log }),
+      backofficeRouter({ consents, oauth, config, log }),
       fsAuthorizeRouter({
         oauth,
         approvals,

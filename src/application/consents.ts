@@ -228,6 +228,6 @@ export class ConsentService {
         return stored;
       }
     }
-    throw new ConsentStateConflict(id, 'received', 'update', { message: `consent ${id} changed concurrently; try again` });
+    throw new ConsentStateConflict(id, 'received', 'update', { lostRace: true, message: `consent ${id} changed concurrently; try again` });
   }
 }

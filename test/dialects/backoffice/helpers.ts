@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import Koa from 'koa';
-import type { AssentConfigInput } from '../../../config/schema.ts';
+import type { AssentConfigInput, ClientConfig } from '../../../config/schema.ts';
 import { ConsentService } from '../../../src/application/consents.ts';
 import { rejectStale, type NewConsent } from '../../../src/consent/state.ts';
 import type { Consent, GrantedAccount } from '../../../src/consent/types.ts';
@@ -180,8 +180,13 @@ export async function tokenFor(server: TestServer, client: TestClient, scope: st
 }
 
 /** Internal (bank) clients and their tokens; `scope` is what the client may ask for. */
-export const internalClientConfig = (scope: string) =>
-  ({ scope, 'urn:assent:internal': true, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }) as const;
+export const internalClientConfig = (scope: string): Partial<ClientConfig> => ({
+  scope,
+  'urn:assent:internal': true,
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+});
 
 /** Ids of a page, in order. */
 export const ids = (res: CallResult): string[] => (res.body.data as Array<{ id: string }>).map((c) => c.id);

@@ -1,0 +1,224 @@
+/**
+ * The back-office consent management API for the bank's own applications (modelled on the Opus Open
+ * Finance "Consent BackOffice Services"), under /backoffice/v1:
+ *
+ *   GET   /consents                 search consents, active or not (filters, sort, pages)   backoffice:read
+ *   GET   /consents/active          consents that were active at some time in [from, to]      backoffice:read
+ *   GET   /consents/{consentId}     one consent in full: accounts, authorisations, history   backoffice:read
+ *   PATCH /consents/{consentId}     revoke on the customer's behalf (its tokens die at once)  backoffice:revoke
+ *   GET   /openapi.json             this API's OpenAPI description                            (public)
+ *
+ * Every consent call: dialect error handler → access token of an INTERNAL client (client_credentials,
+ * `urn:assent:internal`, the route's scope) → query parameters (zod, unknown ones refused) → body →
+ * ConsentService → presenter. Other methods on these paths answer 405, other paths under the prefix
+ * 404. Errors render through errors.ts only, in the spec's `{ errors, meta }` format.
+ *
+ * "Active in [from, to]" (GET /consents/active) is approximated with the repository's indexed query:
+ * status valid, revokedByPsu, terminatedByTpp or expired (the statuses only a granted consent reaches,
+ * expired aside), created at or before `to`, expiring after `from`. It can include a consent that was
+ * revoked or terminated before `from` (its end time is not queryable) and one that expired while still
+ * awaiting authorisation; `updatedOn` (the end time of an ended consent) lets callers drop those.
+ */
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { AssentConfig } from '../../../config/schema.ts';
+import type { ConsentService } from '../../application/consents.ts';
+import { ConsentNotFound } from '../../consent/errors.ts';
+import type { ConsentQuery } from '../../consent/repository.ts';
+import { isFinal } from '../../consent/state.ts';
+import type { Consent, ConsentStatus } from '../../consent/types.ts';
+import { currentRequest } from '../../http/request-context.ts';
+import type { Logger } from '../../log.ts';
+import type { OAuthService } from '../../oidc/oauth.ts';
+import { BackofficeError, ParameterError } from './errors.ts';
+import { authenticateInternal, boState, dialectErrors, jsonBody } from './middleware.ts';
+import { serveOpenApi } from './openapi.ts';
+import { BASE_PATH, consentDetailResponse, consentPage, paths, type PresentContext } from './presenters.ts';
+import {
+  activeQuerySchema,
+  consentIdSchema,
+  knownKeys,
+  listQuerySchema,
+  noQuerySchema,
+  PAGE_SIZE_DEFAULT,
+  parseBody,
+  parseQuery,
+  revokeBodySchema,
+  type Sort,
+} from './schemas.ts';
+import { SPEC_STATUS } from './vocabulary.ts';
+
+export interface BackofficeDeps {
+  consents: ConsentService;
+  oauth: OAuthService;
+  config: AssentConfig;
+  log: Logger;
+  /** the clock for presenting (effective status, requestDateTime) and the active window's default. Default: now */
+  now?: () => Date;
+}
+
+/** What GET /consents/active matches; see the header comment. */
+export const ACTIVE_STATUSES: readonly ConsentStatus[] = ['valid', 'revokedByPsu', 'terminatedByTpp', 'expired'];
+
+const LIST_PARAMS = knownKeys(listQuerySchema);
+const ACTIVE_PARAMS = knownKeys(activeQuerySchema);
+/** `sort=-createdAt`: newest first */
+const DEFAULT_ORDER: Sort = { field: 'createdAt', direction: 'desc' };
+
+export function backofficeRouter(deps: BackofficeDeps): Router {
+  const { consents, oauth, config, log } = deps;
+  const now = deps.now ?? (() => new Date());
+  const origin = new URL(config.issuer).origin;
+
+  // ── the middleware lists, in one place ──
+  const errors = dialectErrors(log);
+  const read: Middleware[] = [errors, authenticateInternal(oauth, 'backoffice:read')];
+  const revoke: Middleware[] = [errors, authenticateInternal(oauth, 'backoffice:revoke'), jsonBody(config.bodyLimitBytes)];
+
+  const router = new Router({ prefix: BASE_PATH });
+  router.get('/openapi.json', errors, serveOpenApi(config.issuer));
+  router.get('/consents', ...read, listConsents);
+  // before /consents/:consentId, which would take "active" for an id
+  router.get('/consents/active', ...read, listActive);
+  router.all('/consents/active', errors, methodNotAllowed(['GET']));
+  router.get('/consents/:consentId', ...read, getConsent);
+  router.patch('/consents/:consentId', ...revoke, revokeConsent);
+  router.all('/consents/:consentId', errors, methodNotAllowed(['GET', 'PATCH']));
+  router.all('/consents', errors, methodNotAllowed(['GET']));
+  router.all('/openapi.json', errors, methodNotAllowed(['GET']));
+  router.all('/{*rest}', errors, notFound);
+
+  // ── handlers ──
+
+  async function listConsents(ctx: Context) {
+    const { value: q, params } = parseQuery(listQuerySchema, ctx.querystring, LIST_PARAMS);
+    const filter: ConsentQuery = {
+      ...(q.psuId !== undefined ? { psuId: q.psuId } : {}),
+      ...(q.document !== undefined ? { document: q.document } : {}),
+      ...(q.clientId !== undefined ? { clientId: q.clientId } : {}),
+      ...(q.iban !== undefined ? { iban: q.iban } : {}),
+      ...(q.type !== undefined ? { type: q.type } : {}),
+      ...(q.status !== undefined ? { status: q.status } : {}),
+      ...(q.createdFrom !== undefined ? { createdFrom: q.createdFrom } : {}),
+      ...(q.createdTo !== undefined ? { createdTo: after(q.createdTo) } : {}),
+      ...(q.expiresFrom !== undefined ? { expiresFrom: q.expiresFrom } : {}),
+      ...(q.expiresTo !== undefined ? { expiresTo: after(q.expiresTo) } : {}),
+    };
+    await respondWithPage(ctx, paths.consents, filter, params, q.sort ?? DEFAULT_ORDER, q.page ?? 1, q['page-size'] ?? PAGE_SIZE_DEFAULT);
+  }
+
+  async function listActive(ctx: Context) {
+    const { value: q, params } = parseQuery(activeQuerySchema, ctx.querystring, ACTIVE_PARAMS);
+    const to = q.to ?? now();
+    const from = q.from ?? to;
+    if (from.getTime() > to.getTime()) {
+      throw new ParameterError([{ kind: 'invalidParameter', name: 'from', message: 'must not be after to (default: now)' }]);
+    }
+    // created at or before `to`; still valid just after `from` (expiresAt is the first instant it is not)
+    const filter: ConsentQuery = { status: [...ACTIVE_STATUSES], createdTo: after(to), expiresFrom: after(from) };
+    await respondWithPage(ctx, paths.active, filter, params, q.sort ?? DEFAULT_ORDER, q.page ?? 1, q['page-size'] ?? PAGE_SIZE_DEFAULT);
+  }
+
+  async function respondWithPage(
+    ctx: Context,
+    path: string,
+    filter: ConsentQuery,
+    params: Array<[string, string]>,
+    sort: Sort,
+    page: number,
+    pageSize: number,
+  ) {
+    const result = await consents.query(filter, { sort: sort.field, direction: sort.direction, skip: (page - 1) * pageSize, limit: pageSize });
+    const present = await presentContext(result.items);
+    respond(ctx, consentPage(result.items, result.total, { endpoint: `${origin}${path}`, params, page, pageSize }, present));
+  }
+
+  async function getConsent(ctx: Context) {
+    parseQuery(noQuerySchema, ctx.querystring, []);
+    const consent = await consents.get(consentIdOf(ctx));
+    if (!consent) throw new ConsentNotFound(consentIdOf(ctx));
+    respond(ctx, consentDetailResponse(consent, { ...(await presentContext([consent])), origin }));
+  }
+
+  /**
+   * Only a valid consent can be revoked: one still awaiting authorisation is 409 CONSENT_NOT_AUTHORISED,
+   * an ended one (also: ended while we were at it, or found past its expiry) 409 CONSENT_ALREADY_ENDED.
+   */
+  async function revokeConsent(ctx: Context) {
+    parseQuery(noQuerySchema, ctx.querystring, []);
+    const id = consentIdOf(ctx);
+    const body = parseBody(revokeBodySchema, ctx.request.body);
+    const before = await consents.get(id);
+    if (!before) throw new ConsentNotFound(id);
+    refuseUnlessValid(before);
+
+    const actor = body.revokedBy === 'USER' ? 'PSU' : 'ASPSP';
+    const revoked = await consents.revokeByPsu(id, { actor, reason: body.reason });
+    if (!revokedByThisRequest(before, revoked)) refuseUnlessValid(revoked, true);
+    log.info({ consentId: id, by: boState(ctx).clientId, actor }, 'backoffice: consent revoked');
+    respond(ctx, consentDetailResponse(revoked, { ...(await presentContext([revoked])), origin }));
+  }
+
+  // ── helpers ──
+
+  async function presentContext(items: readonly Consent[]): Promise<PresentContext> {
+    const ids = [...new Set(items.map((c) => c.clientId))];
+    const clients = await Promise.all(ids.map((id) => oauth.client(id)));
+    const tppNames = new Map<string, string>();
+    for (const client of clients) if (client) tppNames.set(client.clientId, client.name);
+    return { now: now(), tppNames };
+  }
+
+  return router;
+}
+
+/** The exclusive bound just after an inclusive one (the repository's `…To` bounds are exclusive). */
+function after(instant: Date): Date {
+  return new Date(instant.getTime() + 1);
+}
+
+function consentIdOf(ctx: Context): string {
+  const id = String(ctx.params.consentId ?? '');
+  if (!consentIdSchema.safeParse(id).success) throw new ConsentNotFound('(malformed)');
+  return id;
+}
+
+function refuseUnlessValid(consent: Consent, concurrently = false): void {
+  const words = `${SPEC_STATUS[consent.status]} (${consent.status})`;
+  if (consent.status === 'received') {
+    throw new BackofficeError('consentNotAuthorised', `the consent is ${words}; only an AUTHORISED consent can be revoked`);
+  }
+  if (isFinal(consent.status)) {
+    throw new BackofficeError('consentAlreadyEnded', `the consent ${concurrently ? 'ended meanwhile' : 'has already ended'}: it is ${words}`);
+  }
+  if (concurrently) throw new BackofficeError('consentChanged');
+}
+
+/**
+ * The service answers an already-ended consent with the consent as it is; tell our revocation apart from
+ * one that won a race: the history entry carries this request's id (or, without a request context, the
+ * consent moved exactly one revision).
+ */
+function revokedByThisRequest(before: Consent, after: Consent): boolean {
+  if (after.status !== 'revokedByPsu') return false;
+  const requestId = currentRequest()?.requestId;
+  const last = after.history.at(-1);
+  if (requestId !== undefined) return last?.to === 'revokedByPsu' && last.requestId === requestId;
+  return after.revision === before.revision + 1;
+}
+
+function respond(ctx: Context, body: unknown): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = body;
+}
+
+function methodNotAllowed(methods: readonly string[]): Middleware {
+  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+  return async () => {
+    throw new BackofficeError('methodNotAllowed', undefined, { Allow: allow });
+  };
+}
+
+const notFound: Middleware = async () => {
+  throw new BackofficeError('notFound');
+};
