@@ -7,6 +7,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
+import { dialectErrorHandler, sendRendered } from '../../http/dialect-errors.ts';
 import { BackofficeError, renderError, renderInternalError, type RenderedError } from './errors.ts';
 
 /** What the dialect keeps on ctx.state. */
@@ -26,33 +27,16 @@ export function boState(ctx: Context): BackofficeState {
  * the request's parameters or body) and answered 500 without details.
  */
 export function dialectErrors(log: Logger): Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      let rendered = renderError(err, boState(ctx).requiredScope) ?? clientHttpError(err);
-      if (!rendered) {
-        const e = err as { name?: string; message?: string };
-        log.error({ error: e?.name, message: e?.message, method: ctx.method, route: ctx.routePath }, 'backoffice: unexpected error');
-        rendered = renderInternalError();
-      }
-      send(ctx, rendered);
-    }
-  };
-}
-
-/** http-errors from Koa itself (status 4xx, expose): a malformed request. */
-function clientHttpError(err: unknown): RenderedError | undefined {
-  const e = err as { status?: unknown; expose?: unknown };
-  if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500 || e.expose !== true) return undefined;
-  return renderError(bodyError(err));
+  return dialectErrorHandler(log, {
+    dialect: 'backoffice',
+    render: (err, ctx) => renderError(err, boState(ctx).requiredScope),
+    badRequest: (err) => renderError(bodyError(err)),
+    internal: renderInternalError,
+  });
 }
 
 export function send(ctx: Context, rendered: RenderedError): void {
-  ctx.status = rendered.status;
-  for (const [name, value] of Object.entries(rendered.headers)) ctx.set(name, value);
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = rendered.body;
+  sendRendered(ctx, rendered);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { z } from 'zod';
 import type { Logger } from '../../log.ts';
 import { TokenError, type OAuthService } from '../../oidc/oauth.ts';
+import { dialectErrorHandler, sendRendered } from '../../http/dialect-errors.ts';
 import { BgError, formatError, renderError, renderInternalError, type RenderedError } from './errors.ts';
 import { HEADER_NAMES, requestIdSchema, zodIssues } from './schemas.ts';
 
@@ -25,41 +26,16 @@ export function bgState(ctx: Context): BgState {
 
 /** Renders every error of the dialect's routes; anything unexpected is logged and answered 500 without details. */
 export function dialectErrors(log: Logger): Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      let rendered = renderError(err) ?? clientHttpError(err);
-      if (!rendered) {
-        const e = err as { name?: string; message?: string };
-        log.error({ error: e?.name, message: e?.message, path: ctx.path, method: ctx.method }, 'berlin-group: unexpected error');
-        rendered = renderInternalError();
-      }
-      send(ctx, rendered);
-    }
-  };
-}
-
-/** Errors of the http-errors kind (status 4xx, expose) from Koa itself: a malformed request. */
-function clientHttpError(err: unknown): RenderedError | undefined {
-  const e = err as { status?: unknown; expose?: unknown };
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true) {
-    return renderError(new BgError('formatError'));
-  }
-  return undefined;
+  return dialectErrorHandler(log, {
+    dialect: 'berlin-group',
+    render: (err) => renderError(err),
+    badRequest: () => renderError(new BgError('formatError')),
+    internal: renderInternalError,
+  });
 }
 
 export function send(ctx: Context, rendered: RenderedError): void {
-  ctx.status = rendered.status;
-  for (const [name, value] of Object.entries(rendered.headers)) ctx.set(name, value);
-  ctx.set('Cache-Control', 'no-store');
-  if (rendered.body) {
-    ctx.body = rendered.body;
-  } else {
-    // no body defined for this status: send an empty one (Koa would otherwise write the status text)
-    ctx.body = '';
-    ctx.remove('Content-Type');
-  }
+  sendRendered(ctx, rendered);
 }
 
 /** X-Request-ID must be present and a UUID; it is echoed on the response (errors included). */

@@ -1,45 +1,13 @@
 /**
- * Serves our OpenAPI description of the consent API (docs/openapi/berlin-group-consent.yaml, a checked-in
- * subset of the Open Payments NextGenPSD2 1.3.3 spec) as JSON, with `servers` and the OAuth token URL set
- * to this deployment. The file is read and parsed once, when the router is built: a broken file stops
- * startup instead of failing a request.
+ * Our OpenAPI description of the consent API: docs/openapi/berlin-group-consent.yaml, a checked-in subset
+ * of the Open Payments NextGenPSD2 1.3.3 spec, served as JSON for this deployment.
  */
-import { readFileSync } from 'node:fs';
 import type { Middleware } from 'koa';
-import { parse } from 'yaml';
+import { deploymentOpenApi, loadOpenApiFile, serveOpenApiDocument, type OpenApiDocument } from '../../http/openapi.ts';
 
 export const OPENAPI_FILE = new URL('../../../docs/openapi/berlin-group-consent.yaml', import.meta.url);
+const BASE_PATH = '/psd2';
 
-type Document = Record<string, unknown> & {
-  components?: { securitySchemes?: Record<string, { flows?: Record<string, Record<string, unknown>> }> };
-};
-
-export function loadOpenApi(file: URL = OPENAPI_FILE): Document {
-  const doc = parse(readFileSync(file, 'utf8')) as unknown;
-  if (doc === null || typeof doc !== 'object' || !('openapi' in doc) || !('paths' in doc)) {
-    throw new Error(`${file.pathname} is not an OpenAPI document`);
-  }
-  return doc as Document;
-}
-
-/** The document for this deployment: API base from the issuer's origin, token URL from the issuer. */
-export function openApiFor(doc: Document, issuer: string): Document {
-  const out = structuredClone(doc);
-  out.servers = [{ url: `${new URL(issuer).origin}/psd2`, description: 'this server' }];
-  for (const scheme of Object.values(out.components?.securitySchemes ?? {})) {
-    for (const flow of Object.values(scheme.flows ?? {})) {
-      if ('tokenUrl' in flow) flow.tokenUrl = `${issuer.replace(/\/+$/, '')}/token`;
-      if ('authorizationUrl' in flow) flow.authorizationUrl = `${issuer.replace(/\/+$/, '')}/authorize`;
-    }
-  }
-  return out;
-}
-
-export function serveOpenApi(issuer: string, doc: Document = loadOpenApi()): Middleware {
-  const body = JSON.stringify(openApiFor(doc, issuer));
-  return async (ctx) => {
-    ctx.type = 'application/json';
-    ctx.set('Cache-Control', 'public, max-age=300');
-    ctx.body = body;
-  };
-}
+export const loadOpenApi = (file: URL = OPENAPI_FILE): OpenApiDocument => loadOpenApiFile(file);
+export const openApiFor = (doc: OpenApiDocument, issuer: string): OpenApiDocument => deploymentOpenApi(doc, issuer, BASE_PATH);
+export const serveOpenApi = (issuer: string, doc: OpenApiDocument = loadOpenApi()): Middleware => serveOpenApiDocument(doc, issuer, BASE_PATH);
