@@ -38,5 +38,8 @@ export async function approveFlow(page: Page, callbacks: URL[], flow: StartedFlo
   await page.goto(flow.link.href);
   if (!opts.loggedIn) await login(page);
   await page.getByRole('button', { name: /allow access/i }).click();
-  return callback(callbacks);
+  const url = await callback(callbacks);
+  // let the navigation to the TPP finish, so the next page.goto is not interrupted by it
+  await page.waitForURL((u) => u.origin === url.origin);
+  return url;
 }
