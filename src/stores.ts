@@ -13,6 +13,7 @@ import { memoryAdapterClass } from './storage/memory/oidc-adapter.ts';
 import { redisAdapterClass } from './storage/redis/oidc-adapter.ts';
 import { MemoryConsentRepository } from './storage/memory/consent-repository.ts';
 import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
+import { EPHEMERAL_KEYS_WARNING, dataProtection } from './storage/mongo/protection.ts';
 
 export type StoreState = 'up' | 'down' | 'embedded';
 
@@ -63,10 +64,13 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
     }
 
     if (config.mongodb.uri) {
+      // before connecting: a bad key ring stops startup with a message naming keys.dataKeys
+      const { protector, ephemeral } = dataProtection(config);
+      if (ephemeral) log.warn({ store: 'mongodb' }, EPHEMERAL_KEYS_WARNING);
       mongo = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 2_000, appName: 'assent' });
       await mongo.connect();
       db = mongo.db(config.mongodb.database);
-      const repository = new MongoConsentRepository(db);
+      const repository = new MongoConsentRepository(db, { protector });
       await repository.ensureIndexes();
       consents = repository;
     } else {

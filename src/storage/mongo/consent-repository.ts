@@ -19,7 +19,10 @@ import { clearFields, consentMapping, type ConsentDocument, type ConsentMapping,
 export interface MongoConsentRepositoryOptions {
   /** default `consents`; the claims go to `<name>_claims` */
   collectionName?: string;
-  /** field encryption for personal data (default: values in clear) */
+  /**
+   * field encryption for personal data (default: values in clear); `createFieldProtector(ring)` from
+   * src/crypto, built from the configuration by ./protection.ts. See ./consent-document.ts for what it covers.
+   */
   protector?: FieldProtection;
   /** how long an unfinished claim blocks its revision before another writer completes it. Default 30 s */
   claimLeaseMs?: number;
@@ -89,6 +92,7 @@ export class MongoConsentRepository implements ConsentRepository {
     }
   }
 
+  /** Every read throws UnreadableConsentError (a DecryptionError) when a protected value does not decrypt. */
   async findById(id: string): Promise<Consent | null> {
     return this.#read(await this.consents.findOne({ _id: id }));
   }
@@ -105,8 +109,34 @@ export class MongoConsentRepository implements ConsentRepository {
       expect: { status, revision },
       claimedAt: this.#now(),
       set: this.#mapping.setToDocument(change.set),
-      history: change.history ?? [],
+      history: this.#mapping.historyToDocument(change.history ?? []),
     };
+    try {
+      return this.#read(await this.#applyClaim(claim));
+    } catch (err) {
+      if (isDuplicateKey(err) && change.set.grantId !== undefined) throw new GrantIdInUse(change.set.grantId);
+      throw err;
+    }
+  }
+
+  /**
+   * Maintenance (re-encryption, migrations): writes fields that are ALREADY in stored form, under the
+   * same claim protocol as `apply`, so it never overwrites a concurrent change on FerretDB. Bumps the
+   * revision like any stored change (a reader holding the old revision re-reads); leaves `updatedAt`,
+   * which is the consent's own. Returns false when the consent is gone or no longer at `expect`.
+   */
+  async rewriteStored(
+    id: string,
+    expect: { status: ConsentStatus; revision: number },
+    set: Partial<ConsentDocument>,
+  ): Promise<boolean> {
+    const { _id: _ignored, revision: _revision, ...fields } = set;
+    const claim: ClaimDocument = { _id: `${id}@${expect.revision}`, consentId: id, expect, claimedAt: this.#now(), set: fields, history: [] };
+    return (await this.#applyClaim(claim)) !== null;
+  }
+
+  /** Claims the revision, applies the claim's change as one conditional update, releases the claim. */
+  async #applyClaim(claim: ClaimDocument): Promise<ConsentDocument | null> {
     try {
       await this.claims.insertOne(claim);
     } catch (err) {
@@ -116,10 +146,7 @@ export class MongoConsentRepository implements ConsentRepository {
     }
     try {
       const { filter, update } = claimUpdate(claim);
-      return this.#read(await this.consents.findOneAndUpdate(filter, update, { returnDocument: 'after' }));
-    } catch (err) {
-      if (isDuplicateKey(err) && change.set.grantId !== undefined) throw new GrantIdInUse(change.set.grantId);
-      throw err;
+      return await this.consents.findOneAndUpdate(filter, update, { returnDocument: 'after' });
     } finally {
       // A claim left behind (this delete failing) is harmless once the consent has moved on, and is
       // completed or cleared after the lease otherwise.
