@@ -14,6 +14,13 @@ export interface ConsentQuery {
   createdTo?: Date;
   expiresFrom?: Date;
   expiresTo?: Date;
+  /**
+   * Consents that were granted and usable at some instant of [from, to]: approved (they have a grant),
+   * created at or before `to`, and not ended before `from` — valid ones expiring after `from`, expired
+   * ones with `expiresAt > from`, revoked or terminated ones that ended (`updatedAt`) at or after `from`.
+   * (A final consent never changes again, so its `updatedAt` is when it ended.)
+   */
+  activeDuring?: { from: Date; to: Date };
 }
 
 export type ConsentSortField = 'createdAt' | 'expiresAt' | 'updatedAt';

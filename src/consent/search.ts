@@ -53,7 +53,24 @@ export function matchesQuery(consent: Consent, filter: ConsentQuery): boolean {
   if (filter.document !== undefined && !documentsOf(consent.details).includes(normaliseDocument(filter.document))) {
     return false;
   }
+  if (filter.activeDuring !== undefined && !wasActiveDuring(consent, filter.activeDuring)) return false;
   return true;
+}
+
+/** See ConsentQuery.activeDuring. */
+export function wasActiveDuring(consent: Consent, { from, to }: { from: Date; to: Date }): boolean {
+  if (consent.grantId === undefined || consent.createdAt.getTime() > to.getTime()) return false;
+  switch (consent.status) {
+    case 'valid':
+      return consent.expiresAt.getTime() > from.getTime();
+    case 'expired':
+      return consent.expiresAt.getTime() > from.getTime();
+    case 'revokedByPsu':
+    case 'terminatedByTpp':
+      return consent.updatedAt.getTime() >= from.getTime();
+    default:
+      return false;
+  }
 }
 
 export function compareConsents(

@@ -365,6 +365,13 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
           createdFrom: at(4 * HOUR), createdTo: at(5 * HOUR), expiresFrom: at(0), expiresTo: new Date('2026-01-01T00:00:00.000Z'),
         }, ['c5']],
         ['contradiction', { clientId: 'client-b', psuId: 'psu-bob' }, []],
+        // granted consents only: c2 valid since 2h; c6 granted at 5h, terminated at 7h
+        ['active during a window', { activeDuring: { from: at(0), to: at(10 * HOUR) } }, ['c2', 'c6']],
+        ['active: ended before the window starts', { activeDuring: { from: at(8 * HOUR), to: at(10 * HOUR) } }, ['c2']],
+        ['active: created after the window ends', { activeDuring: { from: at(0), to: at(3 * HOUR) } }, ['c2']],
+        ['active: ended exactly at the window start', { activeDuring: { from: at(7 * HOUR), to: at(7 * HOUR) } }, ['c2', 'c6']],
+        ['active: after expiry', { activeDuring: { from: new Date('2025-06-03T00:00:00.000Z'), to: new Date('2025-06-04T00:00:00.000Z') } }, []],
+        ['active + clientId', { clientId: 'client-c', activeDuring: { from: at(0), to: at(10 * HOUR) } }, ['c6']],
       ];
       for (const [label, filter, expected] of cases) {
         it(`filters by ${label}`, async () => {

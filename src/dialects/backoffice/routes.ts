@@ -13,11 +13,9 @@
  * ConsentService → presenter. Other methods on these paths answer 405, other paths under the prefix
  * 404. Errors render through errors.ts only, in the spec's `{ errors, meta }` format.
  *
- * "Active in [from, to]" (GET /consents/active) is approximated with the repository's indexed query:
- * status valid, revokedByPsu, terminatedByTpp or expired (the statuses only a granted consent reaches,
- * expired aside), created at or before `to`, expiring after `from`. It can include a consent that was
- * revoked or terminated before `from` (its end time is not queryable) and one that expired while still
- * awaiting authorisation; `updatedOn` (the end time of an ended consent) lets callers drop those.
+ * "Active in [from, to]" (GET /consents/active) is the repository's `activeDuring` filter: granted
+ * consents created at or before `to` that had not ended before `from` (valid ones expiring after `from`,
+ * expired ones expiring at or after it, revoked or terminated ones that ended at or after it).
  */
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
@@ -56,9 +54,6 @@ export interface BackofficeDeps {
   /** the clock for presenting (effective status, requestDateTime) and the active window's default. Default: now */
   now?: () => Date;
 }
-
-/** What GET /consents/active matches; see the header comment. */
-export const ACTIVE_STATUSES: readonly ConsentStatus[] = ['valid', 'revokedByPsu', 'terminatedByTpp', 'expired'];
 
 const LIST_PARAMS = knownKeys(listQuerySchema);
 const ACTIVE_PARAMS = knownKeys(activeQuerySchema);
@@ -114,8 +109,7 @@ export function backofficeRouter(deps: BackofficeDeps): Router {
     if (from.getTime() > to.getTime()) {
       throw new ParameterError([{ kind: 'invalidParameter', name: 'from', message: 'must not be after to (default: now)' }]);
     }
-    // created at or before `to`; still valid just after `from` (expiresAt is the first instant it is not)
-    const filter: ConsentQuery = { status: [...ACTIVE_STATUSES], createdTo: after(to), expiresFrom: after(from) };
+    const filter: ConsentQuery = { activeDuring: { from, to } };
     await respondWithPage(ctx, paths.active, filter, params, q.sort ?? DEFAULT_ORDER, q.page ?? 1, q['page-size'] ?? PAGE_SIZE_DEFAULT);
   }
 

@@ -263,6 +263,20 @@ export function consentMapping(protector: FieldProtection = clearFields): Consen
       if (created) query.createdAt = created;
       const expires = range(filter.expiresFrom, filter.expiresTo);
       if (expires) query.expiresAt = expires;
+      if (filter.activeDuring) {
+        // the same rule as wasActiveDuring (src/consent/search.ts)
+        const { from, to } = filter.activeDuring;
+        const active: Filter<ConsentDocument> = {
+          grantId: { $exists: true },
+          createdAt: { $lte: to },
+          $or: [
+            { status: 'valid', expiresAt: { $gt: from } },
+            { status: 'expired', expiresAt: { $gt: from } },
+            { status: { $in: ['revokedByPsu', 'terminatedByTpp'] }, updatedAt: { $gte: from } },
+          ],
+        };
+        return (Object.keys(query).length > 0 ? { $and: [query, active] } : active) as Filter<ConsentDocument>;
+      }
       return query;
     },
   };

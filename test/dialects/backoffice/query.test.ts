@@ -240,24 +240,26 @@ describe('GET /consents/active', () => {
     assert.deepEqual(await active('from=2025-01-04&to=2025-01-04'), ['a1', 'a3', 'a4']);
   });
 
-  test('an instant (to only: from = to) counts every consent active then, revoked or expired since', async () => {
-    assert.deepEqual(await active('to=2025-01-07T12:00:00Z'), ['a1', 'a3', 'a4', 'b1', 'e1']);
+  test('an instant (to only: from = to) counts every consent active then; a4 had ended (01-05)', async () => {
+    assert.deepEqual(await active('to=2025-01-07T12:00:00Z'), ['a1', 'a3', 'b1', 'e1']);
   });
 
-  test('a consent that expired before the window is out; documented approximation: ones revoked before it are in', async () => {
-    // a3 (revoked 01-10) and a4 (terminated 01-05) would have run to 2099: their end time is not queryable
-    assert.deepEqual(await active('from=2025-02-15&to=2025-02-20'), ['a1', 'a3', 'a4', 'b1']);
+  test('consents that expired, were revoked or were terminated before the window are out', async () => {
+    // e1 expired 02-01, a3 revoked 01-10, a4 terminated 01-05
+    assert.deepEqual(await active('from=2025-02-15&to=2025-02-20'), ['a1', 'b1']);
+    // a revocation inside the window still counts
+    assert.deepEqual(await active('from=2025-01-09&to=2025-01-09'), ['a1', 'a3', 'b1', 'e1']);
   });
 
   test('expiry is exclusive: a consent is not active at its expiresAt', async () => {
-    assert.deepEqual(await active('from=2025-02-01T00:00:00Z&to=2025-02-01T00:00:00Z'), ['a1', 'a3', 'a4', 'b1']);
-    assert.deepEqual(await active('from=2025-01-31T23:59:59.999Z&to=2025-01-31T23:59:59.999Z'), ['a1', 'a3', 'a4', 'b1', 'e1']);
+    assert.deepEqual(await active('from=2025-02-01T00:00:00Z&to=2025-02-01T00:00:00Z'), ['a1', 'b1']);
+    assert.deepEqual(await active('from=2025-01-31T23:59:59.999Z&to=2025-01-31T23:59:59.999Z'), ['a1', 'b1', 'e1']);
   });
 
-  test('default: active now; never received, rejected consents', async () => {
+  test('default: active now; never received, rejected, ended consents', async () => {
     const now = await active('');
-    assert.deepEqual(now, ['a1', 'a3', 'a4', 'b1']);
-    for (const n of ['a2', 'b2', 'r1']) assert.ok(!now.includes(n));
+    assert.deepEqual(now, ['a1', 'b1']);
+    for (const n of ['a2', 'a3', 'a4', 'b2', 'e1', 'r1']) assert.ok(!now.includes(n));
   });
 
   test('before anything was created: empty, with valid links', async () => {
@@ -273,10 +275,10 @@ describe('GET /consents/active', () => {
   test('paginated and sorted like the list', async () => {
     const first = await call(server, 'GET', '/consents/active?to=2025-01-07T12:00:00Z&sort=createdAt&page-size=2', { token });
     assert.deepEqual(names(ids(first)), ['a1', 'a3']);
-    assert.equal(first.body.meta.totalRecords, 5);
-    assert.equal(first.body.meta.totalPages, 3);
+    assert.equal(first.body.meta.totalRecords, 4);
+    assert.equal(first.body.meta.totalPages, 2);
     const last = await call(server, 'GET', first.body.links.last, { token });
-    assert.deepEqual(names(ids(last)), ['e1']);
+    assert.deepEqual(names(ids(last)), ['b1', 'e1']);
     assert.equal(last.body.links.next, undefined);
   });
 

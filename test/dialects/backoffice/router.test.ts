@@ -162,17 +162,15 @@ describe('the list endpoints against a recording consent service', () => {
     });
   });
 
-  test('active: the statuses a granted consent reaches, created by `to`, expiring after `from`', async () => {
+  test('active: the repository window, a date-only `to` covering its whole day; default now', async () => {
     calls.length = 0;
     await get('/consents/active?from=2025-01-01&to=2025-01-31');
     assert.deepEqual(calls[0]?.filter, {
-      status: ['valid', 'revokedByPsu', 'terminatedByTpp', 'expired'],
-      createdTo: new Date('2025-02-01T00:00:00.000Z'),
-      expiresFrom: new Date('2025-01-01T00:00:00.001Z'),
+      activeDuring: { from: new Date('2025-01-01T00:00:00.000Z'), to: new Date('2025-01-31T23:59:59.999Z') },
     });
     calls.length = 0;
     await get('/consents/active');
-    assert.deepEqual(calls[0]?.filter, { status: ['valid', 'revokedByPsu', 'terminatedByTpp', 'expired'], createdTo: new Date(now.getTime() + 1), expiresFrom: new Date(now.getTime() + 1) });
+    assert.deepEqual(calls[0]?.filter, { activeDuring: { from: now, to: now } });
   });
 
   test('a failing store is a bare 500 in the spec format, its message not exposed', async () => {
