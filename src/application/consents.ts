@@ -59,13 +59,14 @@ export class ConsentService {
     return this.#options.now?.() ?? new Date();
   }
 
-  #ctx(actor?: Actor, reason?: string) {
+  #ctx(actor?: Actor, reason?: string, by?: string) {
     const requestId = currentRequest()?.requestId;
     return {
       now: this.#now(),
       ...(actor ? { actor } : {}),
       ...(reason ? { reason } : {}),
       ...(requestId ? { requestId } : {}),
+      ...(by ? { by } : {}),
     };
   }
 
@@ -103,14 +104,15 @@ export class ConsentService {
   /** TPP DELETE: valid → terminatedByTpp, received → rejected; an ended consent stays as it is. */
   async terminateByTpp(id: string, clientId: string): Promise<Consent> {
     await this.getOwned(id, clientId);
-    return this.#update(id, (c) => terminateChange(c, this.#ctx('TPP')));
+    return this.#update(id, (c) => terminateChange(c, this.#ctx('TPP', undefined, clientId)));
   }
 
   /** The customer (or the bank on their behalf) withdraws the consent. */
-  async revokeByPsu(id: string, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string }): Promise<Consent> {
+  /** `by`: the back-office client acting on the customer's behalf, recorded in the history */
+  async revokeByPsu(id: string, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string; by?: string }): Promise<Consent> {
     const consent = await this.get(id);
     if (!consent || (options.psuId !== undefined && consent.psuId !== options.psuId)) throw new ConsentNotFound(id);
-    return this.#update(id, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer')));
+    return this.#update(id, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer', options.by)));
   }
 
   async startAuthorisation(id: string, clientId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {

@@ -97,6 +97,8 @@ export function effectiveStatus(consent: Pick<Consent, 'status' | 'expiresAt'>, 
 export interface ChangeContext {
   now: Date;
   actor?: Actor;
+  /** recorded as the history entry's `by` */
+  by?: string;
   reason?: string;
   requestId?: string;
 }
@@ -315,6 +317,7 @@ function historyEntry(
   const reason = ctx.reason ?? defaultReason;
   if (reason !== undefined) entry.reason = reason;
   if (ctx.requestId !== undefined) entry.requestId = ctx.requestId;
+  if (ctx.by !== undefined) entry.by = ctx.by;
   return entry;
 }
 

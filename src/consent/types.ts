@@ -55,6 +55,8 @@ export interface StatusChange {
   from: ConsentStatus | null;
   to: ConsentStatus;
   actor: Actor;
+  /** who exactly, when known: the OAuth client (TPP or back-office app) that made the change */
+  by?: string;
   reason?: string;
   at: Date;
   requestId?: string;

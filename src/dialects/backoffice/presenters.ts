@@ -78,6 +78,7 @@ export function historyEntry(entry: StatusChange) {
     actor: entry.actor,
     ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
     ...(entry.requestId !== undefined ? { requestId: entry.requestId } : {}),
+    ...(entry.by !== undefined ? { operatorUsername: entry.by } : {}),
   };
 }
 

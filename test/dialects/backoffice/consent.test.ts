@@ -222,12 +222,14 @@ describe('PATCH /consents/{id}: revocation on the customer’s behalf', () => {
       actor: 'ASPSP',
       reason: 'suspected fraud reported by the customer',
       requestId,
+      operatorUsername: 'bo-admin',
     });
 
     const after = await stored(consentId);
     assert.equal(after.status, 'revokedByPsu');
     assert.equal(after.history.length, before.history.length + 1);
     assert.equal(after.history.at(-1)?.actor, 'ASPSP');
+    assert.equal(after.history.at(-1)?.by, 'bo-admin', 'which back-office client acted');
     assert.equal((await introspect(server, tpp, accessToken)).active, false);
     assert.equal((await introspect(server, tpp, refreshToken)).active, false);
     const refreshed = await refresh(server, tpp, refreshToken);
