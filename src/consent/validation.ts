@@ -259,7 +259,8 @@ function fromZod(issue: z.core.$ZodIssue, body: unknown): ValidationIssue[] {
   }
 }
 
-function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at a zod issue path in the input (undefined when absent): tells "required" from "wrong". */
+export function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
   let current = body;
   for (const key of path) {
     if (current === null || typeof current !== 'object') return undefined;

@@ -19,6 +19,7 @@ import { normaliseDocument } from '../../consent/search.ts';
 import type { ConsentStatus, ConsentType } from '../../consent/types.ts';
 import { ParameterError, type ParameterIssue } from './errors.ts';
 import { STATUS_WORDS, TYPE_WORDS } from './vocabulary.ts';
+import { valueAt } from '../../consent/validation.ts';
 
 export const PAGE_SIZE_DEFAULT = 25;
 export const PAGE_SIZE_MAX = 1000;
@@ -300,13 +301,4 @@ function zodIssues(error: z.ZodError, input: unknown, where: 'query' | 'body', k
     }
     return [{ kind: 'invalidParameter', name, message: issue.message }];
   });
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let current = input;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
 }

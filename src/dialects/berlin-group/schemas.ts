@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { ValidationIssue, ValidationIssueCode } from '../../consent/errors.ts';
-import { jsonPath } from '../../consent/validation.ts';
+import { jsonPath, valueAt } from '../../consent/validation.ts';
 
 // ── headers ────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -132,15 +132,6 @@ export function zodIssues(error: z.ZodError, input: unknown, names: Readonly<Rec
         return at('invalid_format', issue.message);
     }
   });
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let current = input;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
