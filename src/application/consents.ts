@@ -1,9 +1,10 @@
 /**
  * The consent application service: what the dialects, the approval path and the sweeper call. It runs
- * the pure domain functions against the repository — read, compute the change, apply it as one
- * conditional update, re-read and recompute when another writer got there first — and triggers the side
- * effects of a consent leaving `valid` (its tokens are revoked). Ownership is checked here, once, for
- * every dialect: another client's consent is indistinguishable from an unknown one.
+ * the pure domain functions against the repository — compute the change from the consent the caller has
+ * just read, apply it as one conditional update, and only when another writer got there first re-read and
+ * recompute — and triggers the side effects of a consent leaving `valid` (its tokens are revoked).
+ * Ownership is checked here, once, for every dialect: another client's consent is indistinguishable from
+ * an unknown one.
  */
 import { randomUUID } from 'node:crypto';
 import type { ConsentRepository, ConsentQuery, ConsentSortField, ConsentPage } from '../consent/repository.ts';
@@ -81,7 +82,7 @@ export class ConsentService {
     const consent = await this.#repo.findById(id);
     if (!consent) return null;
     if (effectiveStatus(consent, this.#now()) === 'expired' && consent.status !== 'expired') {
-      return this.#update(id, (c) => (effectiveStatus(c, this.#now()) === 'expired' ? expire(c, this.#ctx('system')) : null));
+      return this.#update(consent, (c) => (effectiveStatus(c, this.#now()) === 'expired' ? expire(c, this.#ctx('system')) : null));
     }
     return consent;
   }
@@ -101,41 +102,46 @@ export class ConsentService {
     return this.#repo.query(filter, options);
   }
 
+  /*
+   * The write methods below take the consent the caller has just read (through get / getOwned, so expiry
+   * is applied): it is the first attempt's input, and a stale one only costs a retry.
+   */
+
   /** TPP DELETE: valid → terminatedByTpp, received → rejected; an ended consent stays as it is. */
-  async terminateByTpp(id: string, clientId: string): Promise<Consent> {
-    await this.getOwned(id, clientId);
-    return this.#update(id, (c) => terminateChange(c, this.#ctx('TPP', undefined, clientId)));
+  async terminateByTpp(consent: Consent, clientId: string): Promise<Consent> {
+    this.#assertOwner(consent, clientId);
+    return this.#update(consent, (c) => terminateChange(c, this.#ctx('TPP', undefined, clientId)));
   }
 
-  /** The customer (or the bank on their behalf) withdraws the consent. */
-  /** `by`: the back-office client acting on the customer's behalf, recorded in the history */
-  async revokeByPsu(id: string, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string; by?: string }): Promise<Consent> {
-    const consent = await this.get(id);
-    if (!consent || (options.psuId !== undefined && consent.psuId !== options.psuId)) throw new ConsentNotFound(id);
-    return this.#update(id, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer', options.by)));
+  /**
+   * The customer (or the bank on their behalf) withdraws the consent. `psuId`: the customer must be this
+   * one; `by`: the back-office client acting for them, recorded in the history.
+   */
+  async revokeByPsu(consent: Consent, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string; by?: string }): Promise<Consent> {
+    if (options.psuId !== undefined && consent.psuId !== options.psuId) throw new ConsentNotFound(consent.id);
+    return this.#update(consent, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer', options.by)));
   }
 
-  async startAuthorisation(id: string, clientId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {
-    await this.getOwned(id, clientId);
+  async startAuthorisation(consent: Consent, clientId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {
+    this.#assertOwner(consent, clientId);
     let created: Authorisation | undefined;
-    const consent = await this.#update(id, (c) => {
+    const stored = await this.#update(consent, (c) => {
       const { change, authorisation } = startChange(c, { ...this.#ctx('TPP'), newId: randomUUID });
       created = authorisation;
       return change;
     });
-    return { consent, authorisation: created! };
+    return { consent: stored, authorisation: created! };
   }
 
-  async getAuthorisation(id: string, clientId: string, authorisationId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {
-    const consent = await this.getOwned(id, clientId);
-    return { consent, authorisation: findAuthorisation(consent, authorisationId) };
+  async selectScaMethod(consent: Consent, clientId: string, authorisationId: string, scaMethodId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {
+    this.#assertOwner(consent, clientId);
+    findAuthorisation(consent, authorisationId);
+    const stored = await this.#update(consent, (c) => selectChange(c, { authorisationId, scaMethodId }, this.#ctx('TPP')));
+    return { consent: stored, authorisation: findAuthorisation(stored, authorisationId) };
   }
 
-  async selectScaMethod(id: string, clientId: string, authorisationId: string, scaMethodId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {
-    const owned = await this.getOwned(id, clientId);
-    findAuthorisation(owned, authorisationId);
-    const consent = await this.#update(id, (c) => selectChange(c, { authorisationId, scaMethodId }, this.#ctx('TPP')));
-    return { consent, authorisation: findAuthorisation(consent, authorisationId) };
+  #assertOwner(consent: Consent, clientId: string): void {
+    if (consent.clientId !== clientId) throw new ConsentNotFound(consent.id);
   }
 
   /**
@@ -143,7 +149,7 @@ export class ConsentService {
    * default SCA method and finalised in the same single update.
    */
   async approve(consent: Consent, input: { psuId: string; authorisationId?: string; grantedAccounts: GrantedAccount[]; grantId: string }): Promise<Consent> {
-    return this.#update(consent.id, (c) => {
+    return this.#update(consent, (c) => {
       const { base, authorisationId } = this.#withAuthorisation(c, input.authorisationId);
       const change = approveChange(base.consent, { authorisationId, psuId: input.psuId, grantedAccounts: input.grantedAccounts, grantId: input.grantId }, this.#ctx('PSU'));
       return base.merge(change);
@@ -151,7 +157,7 @@ export class ConsentService {
   }
 
   async deny(consent: Consent, input: { psuId: string; authorisationId?: string; reason?: string }): Promise<Consent> {
-    return this.#update(consent.id, (c) => {
+    return this.#update(consent, (c) => {
       const { base, authorisationId } = this.#withAuthorisation(c, input.authorisationId);
       const change = denyChange(base.consent, { authorisationId }, this.#ctx('PSU', input.reason ?? 'denied by the customer'));
       return base.merge(change);
@@ -167,7 +173,7 @@ export class ConsentService {
     for (const consent of due) {
       try {
         const before = consent.status;
-        const after = await this.#update(consent.id, (c) => sweepChange(c, receivedBefore, this.#ctx('system')));
+        const after = await this.#update(consent, (c) => sweepChange(c, receivedBefore, this.#ctx('system')));
         if (after.status !== before) changed++;
       } catch (err) {
         if (!(err instanceof ConsentStateConflict) && !(err instanceof ConsentNotFound)) throw err;
@@ -215,12 +221,13 @@ export class ConsentService {
   }
 
   /**
-   * Reads, computes, applies; on a lost race re-reads and computes again (the domain then decides whether
-   * the intent still makes sense). `compute` returning null means "nothing to do".
+   * Computes from `read`, applies; on a lost race re-reads and computes again (the domain then decides
+   * whether the intent still makes sense). `compute` returning null means "nothing to do".
    */
-  async #update(id: string, compute: (consent: Consent) => ConsentChange | null): Promise<Consent> {
+  async #update(read: Consent, compute: (consent: Consent) => ConsentChange | null): Promise<Consent> {
+    const id = read.id;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = await this.#repo.findById(id);
+      const current = attempt === 0 ? read : await this.#repo.findById(id);
       if (!current) throw new ConsentNotFound(id);
       const change = compute(current);
       if (!change) return current;

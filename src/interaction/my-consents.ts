@@ -185,7 +185,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
     const consent = await ownConsent(ctx, me);
     if (!consent) return;
     try {
-      await consents.revokeByPsu(consent.id, { actor: 'PSU', psuId: me.psuId, reason: 'withdrawn by the customer in self-service' });
+      await consents.revokeByPsu(consent, { actor: 'PSU', psuId: me.psuId, reason: 'withdrawn by the customer in self-service' });
       log.info({ consentId: consent.id }, 'consent withdrawn by the customer');
     } catch (err) {
       if (!(err instanceof ConsentStateConflict) && !(err instanceof ConsentNotFound)) throw err;

@@ -141,7 +141,7 @@ describe('OAuth core, demo profile', () => {
     assert.deepEqual(stolen.json, unknown.json, 'a foreign consent must look exactly like an unknown one');
 
     const ended = await seedConsent(server, tpp.clientId);
-    await server.assent.consents.terminateByTpp(ended.id, tpp.clientId);
+    await server.assent.consents.terminateByTpp(ended, tpp.clientId);
     const final = await postForm(`${server.issuer}/par`, { ...(await clientAuth(tpp, server.issuer)).form, ...base, consent_id: ended.id });
     assert.equal(final.status, 400);
     assert.match(String(final.json.error_description), /not awaiting authorisation/);

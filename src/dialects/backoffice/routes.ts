@@ -148,7 +148,7 @@ export function backofficeRouter(deps: BackofficeDeps): Router {
 
     const actor = body.revokedBy === 'USER' ? 'PSU' : 'ASPSP';
     const clientId = boState(ctx).clientId;
-    const revoked = await consents.revokeByPsu(id, { actor, reason: body.reason, ...(clientId ? { by: clientId } : {}) });
+    const revoked = await consents.revokeByPsu(before, { actor, reason: body.reason, ...(clientId ? { by: clientId } : {}) });
     if (!revokedByThisRequest(before, revoked)) refuseUnlessValid(revoked, true);
     log.info({ consentId: id, by: boState(ctx).clientId, actor }, 'backoffice: consent revoked');
     respond(ctx, consentDetailResponse(revoked, { ...(await presentContext([revoked])), origin }));

@@ -22,6 +22,7 @@ import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
 import { AuthorisationNotFound, ConsentNotFound, ConsentValidationError, type ValidationIssue } from '../../consent/errors.ts';
 import type { Consent } from '../../consent/types.ts';
+import { findAuthorisation } from '../../consent/state.ts';
 import { validateAccountConsentRequest } from '../../consent/validation.ts';
 import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
@@ -156,7 +157,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
 
   async function deleteConsent(ctx: Context) {
     const consent = await ownedConsent(ctx);
-    await consents.terminateByTpp(consent.id, tpp(ctx));
+    await consents.terminateByTpp(consent, tpp(ctx));
     ctx.status = 204;
     ctx.set('Cache-Control', 'no-store');
   }
@@ -172,7 +173,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
       const parsed = startAuthorisationBodySchema.safeParse(given);
       if (!parsed.success) throw new ConsentValidationError(zodIssues(parsed.error, given));
     }
-    const started = await consents.startAuthorisation(consent.id, tpp(ctx));
+    const started = await consents.startAuthorisation(consent, tpp(ctx));
     log.info({ consentId: consent.id, authorisationId: started.authorisation.id }, 'berlin-group: authorisation started');
     ctx.status = 201;
     ctx.set('ASPSP-SCA-Approach', SCA_APPROACH);
@@ -186,8 +187,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
   async function getScaStatus(ctx: Context) {
     const consent = await ownedConsent(ctx);
     const authorisationId = authorisationIdOf(ctx, consent.id);
-    const found = await consents.getAuthorisation(consent.id, tpp(ctx), authorisationId);
-    respond(ctx, scaStatus(found.authorisation));
+    respond(ctx, scaStatus(findAuthorisation(consent, authorisationId)));
   }
 
   async function selectAuthenticationMethod(ctx: Context) {
@@ -203,7 +203,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
       ]);
     }
     const clientId = tpp(ctx);
-    const selected = await consents.selectScaMethod(consent.id, clientId, authorisationId, method.authenticationMethodId);
+    const selected = await consents.selectScaMethod(consent, clientId, authorisationId, method.authenticationMethodId);
     ctx.set('ASPSP-SCA-Approach', SCA_APPROACH);
     respond(
       ctx,

@@ -231,9 +231,9 @@ export class Seeder {
 
   /** received → (authorisation started, method selected) → valid */
   async approve(consent: Consent, psuId: string, grantedAccounts: GrantedAccount[] = []): Promise<Consent> {
-    const { authorisation } = await this.service.startAuthorisation(consent.id, consent.clientId);
-    await this.service.selectScaMethod(consent.id, consent.clientId, authorisation.id, this.#scaMethodId);
-    return this.service.approve(consent, { psuId, authorisationId: authorisation.id, grantedAccounts, grantId: `grant-${randomUUID()}` });
+    const started = await this.service.startAuthorisation(consent, consent.clientId);
+    const selected = await this.service.selectScaMethod(started.consent, consent.clientId, started.authorisation.id, this.#scaMethodId);
+    return this.service.approve(selected.consent, { psuId, authorisationId: started.authorisation.id, grantedAccounts, grantId: `grant-${randomUUID()}` });
   }
 
   deny(consent: Consent, psuId: string, reason?: string): Promise<Consent> {
@@ -241,11 +241,11 @@ export class Seeder {
   }
 
   revoke(consent: Consent, actor: 'PSU' | 'ASPSP', reason?: string): Promise<Consent> {
-    return this.service.revokeByPsu(consent.id, { actor, ...(reason ? { reason } : {}) });
+    return this.service.revokeByPsu(consent, { actor, ...(reason ? { reason } : {}) });
   }
 
   terminate(consent: Consent): Promise<Consent> {
-    return this.service.terminateByTpp(consent.id, consent.clientId);
+    return this.service.terminateByTpp(consent, consent.clientId);
   }
 
   /** Reads the consent on the seeder's clock: a passed expiry is recorded (actor system). */
