@@ -10,29 +10,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AdapterPayload, OidcAdapter, OidcAdapterFactory } from '../../src/storage/oidc-adapter.ts';
+import { OIDC_MODEL_NAMES, type AdapterPayload, type OidcAdapter, type OidcAdapterFactory } from '../../src/storage/oidc-adapter.ts';
 
 export type MakeAdapterFactory = (space: string) => OidcAdapterFactory | Promise<OidcAdapterFactory>;
 
 /** a bit past a 1 s TTL */
 const AFTER_ONE_SECOND = 1_150;
 
-const ALL_MODELS = [
-  'Session',
-  'AccessToken',
-  'AuthorizationCode',
-  'RefreshToken',
-  'DeviceCode',
-  'ClientCredentials',
-  'Client',
-  'InitialAccessToken',
-  'RegistrationAccessToken',
-  'Interaction',
-  'ReplayDetection',
-  'PushedAuthorizationRequest',
-  'Grant',
-  'BackchannelAuthenticationRequest',
-] as const;
+/** every model oidc-provider stores, as the adapter module lists them */
+const ALL_MODELS = OIDC_MODEL_NAMES;
 
 const CONSUMABLE_MODELS = [
   'AuthorizationCode',
