@@ -19,7 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import type { ConsentQuery } from '../src/consent/repository.ts';
-import { CONSENT_STATUSES, CONSENT_TYPES, type Consent, type ConsentStatus } from '../src/consent/types.ts';
+import { CONSENT_TYPES, type Consent, type ConsentStatus } from '../src/consent/types.ts';
 import { createFieldProtector } from '../src/crypto/field-protector.ts';
 import { generateKeyRing } from '../src/crypto/key-ring.ts';
 import { consentMapping } from '../src/storage/mongo/consent-document.ts';

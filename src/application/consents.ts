@@ -8,16 +8,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ConsentRepository, ConsentQuery, ConsentSortField, ConsentPage } from '../consent/repository.ts';
-import type { Actor, Authorisation, Consent, ConsentChange, GrantedAccount } from '../consent/types.ts';
+import type { Actor, Authorisation, Consent, ConsentChange, GrantedAccount, Rejection } from '../consent/types.ts';
 import { applyChange } from '../consent/change.ts';
 import { ConsentNotFound, ConsentStateConflict, AuthorisationNotFound } from '../consent/errors.ts';
 import {
   approve as approveChange,
   createConsent,
   deny as denyChange,
-  effectiveStatus,
   expire,
   findAuthorisation,
+  isExpiredNow,
   revokeByPsu as revokeChange,
   selectScaMethod as selectChange,
   startAuthorisation as startChange,
@@ -25,10 +25,11 @@ import {
   terminateByTpp as terminateChange,
   type NewConsent,
 } from '../consent/state.ts';
+import { isActive } from '../consent/regimes/index.ts';
 import { currentRequest } from '../http/request-context.ts';
 
 export interface ConsentEffects {
-  /** called after a consent that had a grant ended (revoked, terminated, expired): revoke its tokens */
+  /** called after a consent that had a grant left its active status (revoked, terminated, expired): revoke its tokens */
   consentEnded(consent: Consent): Promise<void>;
 }
 
@@ -81,8 +82,8 @@ export class ConsentService {
   async get(id: string): Promise<Consent | null> {
     const consent = await this.#repo.findById(id);
     if (!consent) return null;
-    if (effectiveStatus(consent, this.#now()) === 'expired' && consent.status !== 'expired') {
-      return this.#update(consent, (c) => (effectiveStatus(c, this.#now()) === 'expired' ? expire(c, this.#ctx('system')) : null));
+    if (isExpiredNow(consent, this.#now())) {
+      return this.#update(consent, (c) => (isExpiredNow(c, this.#now()) ? expire(c, this.#ctx('system')) : null));
     }
     return consent;
   }
@@ -107,7 +108,7 @@ export class ConsentService {
    * is applied): it is the first attempt's input, and a stale one only costs a retry.
    */
 
-  /** TPP DELETE: valid → terminatedByTpp, received → rejected; an ended consent stays as it is. */
+  /** TPP DELETE (the regime says where it leads: Berlin Group valid → terminatedByTpp, received → rejected); an ended consent stays as it is. */
   async terminateByTpp(consent: Consent, clientId: string): Promise<Consent> {
     this.#assertOwner(consent, clientId);
     return this.#update(consent, (c) => terminateChange(c, this.#ctx('TPP', undefined, clientId)));
@@ -156,15 +157,17 @@ export class ConsentService {
     });
   }
 
-  async deny(consent: Consent, input: { psuId: string; authorisationId?: string; reason?: string }): Promise<Consent> {
+  /** `rejection`: what the consent records instead of its regime's default (e.g. the bank refusing a customer). */
+  async deny(consent: Consent, input: { psuId: string; authorisationId?: string; reason?: string; actor?: Actor; rejection?: Rejection }): Promise<Consent> {
     return this.#update(consent, (c) => {
       const { base, authorisationId } = this.#withAuthorisation(c, input.authorisationId);
-      const change = denyChange(base.consent, { authorisationId }, this.#ctx('PSU', input.reason ?? 'denied by the customer'));
+      const decision = { authorisationId, ...(input.rejection ? { rejection: input.rejection } : {}) };
+      const change = denyChange(base.consent, decision, this.#ctx(input.actor ?? 'PSU', input.reason ?? 'denied by the customer'));
       return base.merge(change);
     });
   }
 
-  /** Expires what is past its validity and rejects what stayed `received` too long. Returns how many changed. */
+  /** Expires what is past its validity and rejects what stayed awaiting too long. Returns how many changed. */
   async sweep(limit = 500): Promise<number> {
     const now = this.#now();
     const receivedBefore = new Date(now.getTime() - this.#options.receivedTimeoutSeconds * 1000);
@@ -233,10 +236,10 @@ export class ConsentService {
       if (!change) return current;
       const stored = await this.#repo.apply(change);
       if (stored) {
-        if (current.status === 'valid' && stored.status !== 'valid' && stored.grantId) await this.#effects.consentEnded(stored);
+        if (isActive(current.status) && !isActive(stored.status) && stored.grantId) await this.#effects.consentEnded(stored);
         return stored;
       }
     }
-    throw new ConsentStateConflict(id, 'received', 'update', { lostRace: true, message: `consent ${id} changed concurrently; try again` });
+    throw new ConsentStateConflict(id, read.status, 'update', { lostRace: true, message: `consent ${id} changed concurrently; try again` });
   }
 }

@@ -13,6 +13,7 @@
 import { ibansOf } from './account-reference.ts';
 import { normaliseIban } from './iban.ts';
 import type { ConsentQuery, ConsentSortField } from './repository.ts';
+import { isActive, isAwaiting, isEnded, isExpiredStatus } from './regimes/index.ts';
 import type { Consent } from './types.ts';
 
 /** CPF/CNPJ without punctuation, upper case (the 2026 CNPJ is alphanumeric). */
@@ -57,20 +58,17 @@ export function matchesQuery(consent: Consent, filter: ConsentQuery): boolean {
   return true;
 }
 
-/** See ConsentQuery.activeDuring. */
+/**
+ * See ConsentQuery.activeDuring. For every regime: active ones until `expiresAt`; ended ones that were
+ * granted until they ended — by the clock at `expiresAt` (an expired status), otherwise at `updatedAt`.
+ */
 export function wasActiveDuring(consent: Consent, { from, to }: { from: Date; to: Date }): boolean {
   if (consent.grantId === undefined || consent.createdAt.getTime() > to.getTime()) return false;
-  switch (consent.status) {
-    case 'valid':
-      return consent.expiresAt.getTime() > from.getTime();
-    case 'expired':
-      return consent.expiresAt.getTime() > from.getTime();
-    case 'revokedByPsu':
-    case 'terminatedByTpp':
-      return consent.updatedAt.getTime() >= from.getTime();
-    default:
-      return false;
+  if (isActive(consent.status) || isExpiredStatus(consent.status)) return consent.expiresAt.getTime() > from.getTime();
+  if (isEnded(consent.status)) {
+    return consent.expiresAt.getTime() > from.getTime() && consent.updatedAt.getTime() >= from.getTime();
   }
+  return false;
 }
 
 export function compareConsents(
@@ -87,10 +85,10 @@ export function compareConsents(
 
 /** Whether the sweeper must look at the consent (see ConsentRepository.findDue). */
 export function isDue(consent: Consent, now: Date, receivedBefore: Date): boolean {
-  const pending = consent.status === 'valid' || consent.status === 'received';
+  const open = isAwaiting(consent.status) || isActive(consent.status);
   return (
-    (pending && consent.expiresAt.getTime() <= now.getTime()) ||
-    (consent.status === 'received' && consent.createdAt.getTime() < receivedBefore.getTime())
+    (open && consent.expiresAt.getTime() <= now.getTime()) ||
+    (isAwaiting(consent.status) && consent.createdAt.getTime() < receivedBefore.getTime())
   );
 }
 

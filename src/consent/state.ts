@@ -2,21 +2,16 @@
  * The consent and authorisation state machines: pure functions from (consent, intent, context) to the
  * ConsentChange a repository applies atomically. No I/O; ids and the clock come in through the context.
  *
- * Consent status (Berlin Group consentStatus)
+ * Consent status: each consent type belongs to a regime (./regime.ts) with its own vocabulary and graph,
+ * drawn in its file: Berlin Group in ./regimes/berlin-group.ts (received → valid → …), Open Finance
+ * Brasil in ./regimes/brazil-data-sharing.ts (AWAITING_AUTHORISATION → AUTHORISED → REJECTED). The rules
+ * below hold for every regime:
  *
- *   createConsent
- *        │
- *        ▼
- *    received ──approve──────────────────────► valid ──revokeByPsu─────► revokedByPsu
- *        │                                       ├───terminateByTpp──► terminatedByTpp
- *        │                                       └───expire──────────► expired
- *        ├──deny | terminateByTpp | rejectStale──► rejected
- *        └──expire───────────────────────────────► expired
- *
- *   Final: rejected, revokedByPsu, terminatedByTpp, expired; they never change. Ending an ended consent
- *   again (terminateByTpp, revokeByPsu, expire, rejectStale, sweep) is a no-op: null, no second history
- *   entry. A received or valid consent past expiresAt reads as expired (effectiveStatus): ending it records
- *   the expiry (actor system), and every other intent fails with ConsentExpired.
+ *   Ended statuses never change. Ending an ended consent again (terminateByTpp, revokeByPsu, expire,
+ *   rejectStale, sweep) is a no-op: null, no second history entry. An open (awaiting or active) consent
+ *   past expiresAt reads as what `expire` leads to (effectiveStatus): ending it records the expiry (actor
+ *   system), and every other intent fails with ConsentExpired, as does any intent on an expired status.
+ *   An intent the regime has no move for, from the consent's status, is a ConsentStateConflict.
  *
  * Authorisation scaStatus (Berlin Group scaStatus)
  *
@@ -39,6 +34,8 @@ import {
   ConsentStateConflict,
   PsuMismatch,
 } from './errors.ts';
+import { isAwaiting, isEnded, isExpiredStatus, regimeOf } from './regimes/index.ts';
+import type { CoreIntent } from './regime.ts';
 import type {
   AccountAccess,
   Actor,
@@ -48,18 +45,10 @@ import type {
   ConsentStatus,
   ConsentType,
   GrantedAccount,
+  Rejection,
   ScaStatus,
   StatusChange,
 } from './types.ts';
-
-export const CONSENT_TRANSITIONS: Readonly<Record<ConsentStatus, readonly ConsentStatus[]>> = {
-  received: ['valid', 'rejected', 'expired'],
-  valid: ['revokedByPsu', 'terminatedByTpp', 'expired'],
-  rejected: [],
-  revokedByPsu: [],
-  expired: [],
-  terminatedByTpp: [],
-};
 
 export const SCA_TRANSITIONS: Readonly<Record<ScaStatus, readonly ScaStatus[]>> = {
   received: ['psuIdentified', 'failed'],
@@ -72,25 +61,33 @@ export const SCA_TRANSITIONS: Readonly<Record<ScaStatus, readonly ScaStatus[]>> 
   exempted: [],
 };
 
-export function canTransition(from: ConsentStatus, to: ConsentStatus): boolean {
-  return CONSENT_TRANSITIONS[from].includes(to);
+/** Whether the regime of `type` has a move from `from` to `to`. */
+export function canTransition(type: ConsentType, from: ConsentStatus, to: ConsentStatus): boolean {
+  return regimeOf(type).transitions[from]?.includes(to) ?? false;
 }
 
 export function canTransitionSca(from: ScaStatus, to: ScaStatus): boolean {
   return SCA_TRANSITIONS[from].includes(to);
 }
 
+/** Ended: the status never changes again (whatever the regime). */
 export function isFinal(status: ConsentStatus): boolean {
-  return CONSENT_TRANSITIONS[status].length === 0;
+  return isEnded(status);
 }
 
 export function isFinalSca(status: ScaStatus): boolean {
   return SCA_TRANSITIONS[status].length === 0;
 }
 
-/** The status as callers must see it: a received or valid consent past `expiresAt` is expired. */
-export function effectiveStatus(consent: Pick<Consent, 'status' | 'expiresAt'>, now: Date): ConsentStatus {
-  return !isFinal(consent.status) && isPastExpiry(consent, now) ? 'expired' : consent.status;
+/** The status as callers must see it: an open consent past `expiresAt` is what its expiry leads to. */
+export function effectiveStatus(consent: Pick<Consent, 'type' | 'status' | 'expiresAt'>, now: Date): ConsentStatus {
+  if (!isExpiredNow(consent, now)) return consent.status;
+  return regimeOf(consent.type).moves.expire[consent.status]?.to ?? consent.status;
+}
+
+/** Open (awaiting or active) and past `expiresAt`: the clock has ended it, recorded or not. */
+export function isExpiredNow(consent: Pick<Consent, 'status' | 'expiresAt'>, now: Date): boolean {
+  return !isFinal(consent.status) && isPastExpiry(consent, now);
 }
 
 /** Clock, cause and trace of a change. `actor` defaults to the one the intent implies. */
@@ -126,21 +123,23 @@ export interface NewConsent {
 }
 
 export function createConsent(input: NewConsent, ctx: CreateContext): Consent {
+  const type = input.type ?? 'accounts';
+  const initial = regimeOf(type).initial;
   const consent: Consent = {
     id: ctx.newId(),
     clientId: input.clientId,
-    type: input.type ?? 'accounts',
+    type,
     access: structuredClone(input.access),
     recurringIndicator: input.recurringIndicator,
     validUntil: input.validUntil,
     expiresAt: new Date((input.expiresAt ?? endOfDate(input.validUntil)).getTime()),
     frequencyPerDay: input.frequencyPerDay,
     combinedServiceIndicator: input.combinedServiceIndicator,
-    status: 'received',
+    status: initial,
     lastActionDate: isoDate(ctx.now),
     createdAt: ctx.now,
     updatedAt: ctx.now,
-    history: [historyEntry(null, 'received', ctx, 'TPP')],
+    history: [historyEntry(null, initial, ctx, 'TPP')],
     authorisations: [],
     revision: 0,
   };
@@ -151,24 +150,19 @@ export function createConsent(input: NewConsent, ctx: CreateContext): Consent {
 }
 
 /**
- * TPP DELETE: valid → terminatedByTpp, received → rejected. Null when the consent has already ended
- * (DELETE is idempotent); records the expiry when validUntil has passed.
+ * TPP DELETE (Berlin Group: valid → terminatedByTpp, received → rejected). Null when the consent has
+ * already ended (DELETE is idempotent); records the expiry when expiresAt has passed.
  */
 export function terminateByTpp(consent: Consent, ctx: ChangeContext): ConsentChange | null {
-  if (isFinal(consent.status)) return null;
-  if (isPastExpiry(consent, ctx.now)) return expiryChange(consent, ctx);
-  const to = consent.status === 'valid' ? 'terminatedByTpp' : 'rejected';
-  return statusChange(consent, to, 'terminateByTpp', ctx, 'TPP');
+  return endingMove(consent, 'terminateByTpp', ctx, 'TPP');
 }
 
-/** The PSU withdraws a granted consent: valid → revokedByPsu. Null when it has already ended. */
+/** The PSU withdraws a granted consent (Berlin Group: valid → revokedByPsu). Null when it has already ended. */
 export function revokeByPsu(consent: Consent, ctx: ChangeContext): ConsentChange | null {
-  if (isFinal(consent.status)) return null;
-  if (isPastExpiry(consent, ctx.now)) return expiryChange(consent, ctx);
-  return statusChange(consent, 'revokedByPsu', 'revokeByPsu', ctx, 'PSU');
+  return endingMove(consent, 'revokeByPsu', ctx, 'PSU');
 }
 
-/** received | valid → expired once `expiresAt` has passed. Null when it has already ended. */
+/** An open consent → its regime's expiry once `expiresAt` has passed. Null when it has already ended. */
 export function expire(consent: Consent, ctx: ChangeContext): ConsentChange | null {
   if (isFinal(consent.status)) return null;
   if (!isPastExpiry(consent, ctx.now)) {
@@ -179,21 +173,19 @@ export function expire(consent: Consent, ctx: ChangeContext): ConsentChange | nu
   return expiryChange(consent, ctx);
 }
 
-/** A consent never authorised in time: received → rejected (actor system). Null when it has already ended. */
+/** A consent never authorised in time: awaiting → rejected (actor system). Null when it has already ended. */
 export function rejectStale(consent: Consent, ctx: ChangeContext): ConsentChange | null {
-  if (isFinal(consent.status)) return null;
-  if (isPastExpiry(consent, ctx.now)) return expiryChange(consent, ctx);
-  return statusChange(consent, 'rejected', 'rejectStale', ctx, 'system', {}, 'not authorised in time');
+  return endingMove(consent, 'rejectStale', ctx, 'system', 'not authorised in time');
 }
 
 /**
  * What the sweeper does with a consent from `findDue`: expire it when past `expiresAt`, reject it when still
- * received and created before `receivedBefore`, otherwise nothing (null).
+ * awaiting and created before `receivedBefore`, otherwise nothing (null).
  */
 export function sweep(consent: Consent, receivedBefore: Date, ctx: ChangeContext): ConsentChange | null {
   if (isFinal(consent.status)) return null;
   if (isPastExpiry(consent, ctx.now)) return expiryChange(consent, ctx);
-  if (consent.status === 'received' && consent.createdAt.getTime() < receivedBefore.getTime()) {
+  if (isAwaiting(consent.status) && consent.createdAt.getTime() < receivedBefore.getTime()) {
     return rejectStale(consent, ctx);
   }
   return null;
@@ -207,14 +199,14 @@ export interface Approval {
 }
 
 /**
- * The PSU approves: received → valid with the PSU, the chosen accounts and the grant, and the authorisation
+ * The PSU approves (awaiting → active) with the PSU, the chosen accounts and the grant, and the authorisation
  * scaMethodSelected → finalised, in one change.
  */
 export function approve(consent: Consent, approval: Approval, ctx: ChangeContext): ConsentChange {
   requireAwaiting(consent, 'approve', ctx.now);
   if (consent.psuId !== undefined && consent.psuId !== approval.psuId) throw new PsuMismatch(consent.id);
   const authorisations = moveAuthorisation(consent, approval.authorisationId, 'finalised', 'approve', ctx, 'PSU');
-  return statusChange(consent, 'valid', 'approve', ctx, 'PSU', {
+  return statusChange(consent, 'approve', ctx, 'PSU', {
     psuId: approval.psuId,
     grantedAccounts: structuredClone(approval.grantedAccounts),
     grantId: approval.grantId,
@@ -222,14 +214,38 @@ export function approve(consent: Consent, approval: Approval, ctx: ChangeContext
   });
 }
 
-/** The PSU refuses (or SCA fails for good): received → rejected and the authorisation → failed, in one change. */
-export function deny(consent: Consent, decision: { authorisationId: string }, ctx: ChangeContext): ConsentChange {
+/**
+ * The PSU refuses (or SCA fails for good, or the bank refuses the customer): awaiting → rejected and the
+ * authorisation → failed, in one change. `rejection` replaces the regime's default one (regimes that record it).
+ */
+export function deny(
+  consent: Consent,
+  decision: { authorisationId: string; rejection?: Rejection },
+  ctx: ChangeContext,
+): ConsentChange {
   requireAwaiting(consent, 'deny', ctx.now);
   const authorisations = moveAuthorisation(consent, decision.authorisationId, 'failed', 'deny', ctx, 'PSU');
-  return statusChange(consent, 'rejected', 'deny', ctx, 'PSU', { authorisations });
+  return statusChange(consent, 'deny', ctx, 'PSU', { authorisations, ...(decision.rejection ? { rejection: structuredClone(decision.rejection) } : {}) });
 }
 
-/** A new authorisation sub-resource in scaStatus `started`; only while the consent is received. */
+/**
+ * A regime's own intent (one of its `moves`, e.g. a payment consent's `consume`) on an open consent: the
+ * move from the current status, as one change with `set`. Fails like the core intents do: ConsentExpired
+ * past expiry, ConsentStateConflict when the regime has no such move.
+ */
+export function transition(
+  consent: Consent,
+  intent: string,
+  ctx: ChangeContext,
+  options: { actor: Actor; set?: Omit<ConsentChange['set'], 'updatedAt' | 'status'>; reason?: string },
+): ConsentChange {
+  if (isExpiredNow(consent, ctx.now) || isExpiredStatus(consent.status)) {
+    throw new ConsentExpired(consent.id, consent.status, intent, consent.expiresAt);
+  }
+  return statusChange(consent, intent, ctx, options.actor, options.set ?? {}, options.reason);
+}
+
+/** A new authorisation sub-resource in scaStatus `started`; only while the consent is awaiting. */
 export function startAuthorisation(
   consent: Consent,
   ctx: CreateContext,
@@ -300,10 +316,17 @@ function isPastExpiry(consent: Pick<Consent, 'expiresAt'>, now: Date): boolean {
 
 /** Authorisation steps and approval need a consent still waiting for the PSU. */
 function requireAwaiting(consent: Consent, intent: string, now: Date): void {
-  if (effectiveStatus(consent, now) === 'expired') {
+  if (isExpiredNow(consent, now) || isExpiredStatus(consent.status)) {
     throw new ConsentExpired(consent.id, consent.status, intent, consent.expiresAt);
   }
-  if (consent.status !== 'received') throw new ConsentStateConflict(consent.id, consent.status, intent);
+  if (!isAwaiting(consent.status)) throw new ConsentStateConflict(consent.id, consent.status, intent);
+}
+
+/** An intent that ends an open consent: null when it has ended already, the expiry when it is due. */
+function endingMove(consent: Consent, intent: CoreIntent, ctx: ChangeContext, defaultActor: Actor, defaultReason?: string): ConsentChange | null {
+  if (isFinal(consent.status)) return null;
+  if (isPastExpiry(consent, ctx.now)) return expiryChange(consent, ctx);
+  return statusChange(consent, intent, ctx, defaultActor, {}, defaultReason);
 }
 
 function historyEntry(
@@ -336,25 +359,27 @@ function fieldChange(consent: Consent, ctx: ChangeContext, set: Omit<ConsentChan
   };
 }
 
+/** The regime's move for `intent` from the consent's status, with the rejection it records (unless `set` has one). */
 function statusChange(
   consent: Consent,
-  to: ConsentStatus,
   intent: string,
   ctx: ChangeContext,
   defaultActor: Actor,
   set: Omit<ConsentChange['set'], 'updatedAt'> = {},
   defaultReason?: string,
 ): ConsentChange {
-  if (!canTransition(consent.status, to)) throw new ConsentStateConflict(consent.id, consent.status, intent);
+  const move = regimeOf(consent.type).moves[intent]?.[consent.status];
+  if (!move) throw new ConsentStateConflict(consent.id, consent.status, intent);
+  const rejection = set.rejection ?? (move.rejection ? structuredClone(move.rejection) : undefined);
   return {
-    ...fieldChange(consent, ctx, { ...set, status: to }),
-    history: [historyEntry(consent.status, to, ctx, defaultActor, defaultReason)],
+    ...fieldChange(consent, ctx, { ...set, status: move.to, ...(rejection ? { rejection } : {}) }),
+    history: [historyEntry(consent.status, move.to, ctx, defaultActor, defaultReason)],
   };
 }
 
 /** The clock ended it, whoever noticed: actor system. */
 function expiryChange(consent: Consent, ctx: ChangeContext): ConsentChange {
-  return statusChange(consent, 'expired', 'expire', { ...ctx, actor: 'system', reason: 'validUntil passed' }, 'system');
+  return statusChange(consent, 'expire', { ...ctx, actor: 'system', reason: 'validUntil passed' }, 'system');
 }
 
 function moveAuthorisation(

@@ -3,8 +3,14 @@
  * declared in ./repository.ts, dialects translate HTTP to the functions in this folder.
  */
 
-export const CONSENT_STATUSES = ['received', 'rejected', 'valid', 'revokedByPsu', 'expired', 'terminatedByTpp'] as const;
-export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
+import type { BERLIN_GROUP_STATUSES } from './regimes/berlin-group.ts';
+import type { BR_DATA_SHARING_STATUSES } from './regimes/brazil-data-sharing.ts';
+
+/**
+ * Every status of every consent regime (./regimes/: the vocabularies are disjoint, each regime has its
+ * own state graph). The list of values is CONSENT_STATUSES in ./regimes/index.ts.
+ */
+export type ConsentStatus = (typeof BERLIN_GROUP_STATUSES)[number] | (typeof BR_DATA_SHARING_STATUSES)[number];
 
 export const SCA_STATUSES = [
   'received',
@@ -28,6 +34,15 @@ export type ConsentType = (typeof CONSENT_TYPES)[number];
 
 /** Who caused a change. */
 export type Actor = 'TPP' | 'PSU' | 'ASPSP' | 'system';
+
+/**
+ * Why a consent ended, in the Open Finance Brasil shape (`rejection` of ResponseConsent): recorded by the
+ * regimes that have one, with the move that ended the consent.
+ */
+export interface Rejection {
+  rejectedBy: 'USER' | 'ASPSP' | 'TPP';
+  reason: { code: string; additionalInformation?: string };
+}
 
 /** A Berlin Group account reference: exactly one identifier, optionally a currency. */
 export interface AccountReference {
@@ -120,6 +135,8 @@ export interface Consent {
   grantedAccounts?: GrantedAccount[];
   /** the oidc-provider grant created when the consent was approved */
   grantId?: string;
+  /** why it ended, for regimes that say (Open Finance Brasil) */
+  rejection?: Rejection;
   /** type-specific data (Brazil permissions, payment details, …) */
   details?: Record<string, unknown>;
   /** increases by one with every stored change; the optimistic-concurrency guard */

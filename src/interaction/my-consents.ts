@@ -28,6 +28,7 @@ import type { Csrf } from './csrf.ts';
 import { negotiateLocale, translator } from './i18n.ts';
 import { setPageHeaders } from './page-headers.ts';
 import { renderErrorPage } from './routes.ts';
+import { isActive } from '../consent/regimes/index.ts';
 
 const SESSION_COOKIE = 'assent_me';
 const NONCE_COOKIE = 'assent_me_nonce';
@@ -117,11 +118,11 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
         id: c.id,
         tppName: names.get(c.clientId) ?? c.clientId,
         permissions: describeAccess(c.access, locale).map((p) => p.title),
-        since: c.history.find((h) => h.to === 'valid')?.at ?? c.createdAt,
+        since: c.history.find((h) => isActive(h.to))?.at ?? c.createdAt,
         until: c.validUntil,
         status: c.status,
         statusLabel: t(`status.${c.status}`),
-        active: c.status === 'valid',
+        active: isActive(c.status),
       })),
     });
   });
@@ -157,7 +158,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
     if (!me) return loginPage(ctx);
     const consent = await ownConsent(ctx, me);
     if (!consent) return;
-    if (consent.status !== 'valid') {
+    if (!isActive(consent.status)) {
       ctx.status = 303;
       ctx.redirect(COOKIE_PATH);
       return;

@@ -8,6 +8,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Consent } from '../consent/types.ts';
 import { resolveConsentReference, type ConsentReferenceResolver } from './consent-reference.ts';
 import type { AuthorizationConsentCheck } from './provider.ts';
+import { isAwaiting } from '../consent/regimes/index.ts';
 
 export interface ConsentLookup {
   get(id: string): Promise<Consent | null>;
@@ -26,7 +27,7 @@ export function consentBinding(consents: ConsentLookup, resolvers?: readonly Con
       }
       const consent = await consents.get(reference.consentId);
       if (!consent || consent.clientId !== clientId) throw new errors.InvalidRequest('unknown consent');
-      if (consent.status !== 'received') throw new errors.InvalidRequest('the consent is not awaiting authorisation');
+      if (!isAwaiting(consent.status)) throw new errors.InvalidRequest('the consent is not awaiting authorisation');
       if (reference.authorisationId) {
         const authorisation = consent.authorisations.find((a) => a.id === reference.authorisationId);
         if (!authorisation) throw new errors.InvalidRequest('unknown consent authorisation');

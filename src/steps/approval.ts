@@ -13,6 +13,7 @@ import type { ConsentPageData, Decision, Locale, PersistContext, RetrievalContex
 import { StepError } from './contracts.ts';
 import type { PersistPipeline, RetrievalPipeline } from './pipeline.ts';
 import type { ConsentDecisions } from './defaults.ts';
+import { isActive, isAwaiting } from '../consent/regimes/index.ts';
 
 export type ApprovalProblem = 'login_required' | 'consent_unavailable' | 'unknown_interaction';
 
@@ -73,7 +74,7 @@ export class Approvals {
     const reference = resolveConsentReference(interaction.params, this.#deps.resolvers);
     if (!reference) throw new ApprovalError('consent_unavailable', 'the request names no consent');
     const consent = await this.#deps.consents.get(reference.consentId);
-    if (!consent || consent.clientId !== interaction.clientId || consent.status !== 'received') {
+    if (!consent || consent.clientId !== interaction.clientId || !isAwaiting(consent.status)) {
       throw new ApprovalError('consent_unavailable', 'the consent is unknown or no longer awaiting authorisation');
     }
     if (reference.authorisationId) {
@@ -139,7 +140,7 @@ export class Approvals {
     }
     const stored = ctx.stored;
     if (!stored) throw new Error('no persist step stored the decision (is assent.store-decision missing?)');
-    if (decision.approved && stored.status === 'valid' && grantId) {
+    if (decision.approved && isActive(stored.status) && grantId) {
       return { approved: true, consent: stored, result: { consent: { grantId } } };
     }
     if (grantId) await this.#deps.oauth.revokeGrant(grantId);

@@ -346,7 +346,9 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
         ['iban in access or granted, any spacing and case', { iban: 'nl91 abna 0417 1643 00' }, ['c3', 'c6']],
         ['iban granted only', { iban: IBAN_GB }, ['c2']],
         ['type', { type: ['payments', 'br-data-sharing'] }, ['c3', 'c5']],
-        ['status', { status: ['received'] }, ['c1', 'c3', 'c5']],
+        ['status', { status: ['received'] }, ['c1', 'c3']],
+        ['status of another regime', { status: ['AWAITING_AUTHORISATION'] }, ['c5']],
+        ['statuses of two regimes', { status: ['received', 'AWAITING_AUTHORISATION'] }, ['c1', 'c3', 'c5']],
         ['several statuses', { status: ['valid', 'rejected', 'terminatedByTpp'] }, ['c2', 'c4', 'c6']],
         ['empty lists are no filter', { status: [], type: [] }, ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']],
         ['createdFrom is inclusive', { createdFrom: at(2 * HOUR) }, ['c2', 'c3', 'c4', 'c5', 'c6']],
@@ -356,12 +358,12 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
         ['expiresTo', { expiresTo: new Date('2025-05-01T00:00:00.000Z') }, ['c5']],
         ['expires range', { expiresFrom: new Date('2025-04-15T15:30:00.000Z'), expiresTo: new Date('2025-05-03T00:00:00.000Z') }, ['c3', 'c5']],
         ['expiresTo is exclusive', { expiresTo: new Date('2025-05-02T00:00:00.000Z') }, ['c5']],
-        ['clientId + status', { clientId: 'client-a', status: ['received'] }, ['c1', 'c5']],
+        ['clientId + status', { clientId: 'client-a', status: ['received', 'AWAITING_AUTHORISATION'] }, ['c1', 'c5']],
         ['psuId + type + status', { psuId: 'psu-alice', type: ['accounts'], status: ['received', 'terminatedByTpp'] }, ['c1', 'c6']],
         ['iban + clientId', { iban: IBAN_NL, clientId: 'client-c' }, ['c6']],
         ['iban + psuId + created range', { iban: IBAN_DE, psuId: 'psu-alice', createdFrom: at(0), createdTo: at(5 * HOUR) }, ['c1']],
         ['everything at once', {
-          clientId: 'client-a', psuId: 'psu-carol', document: '12345678909', type: ['br-data-sharing'], status: ['received'],
+          clientId: 'client-a', psuId: 'psu-carol', document: '12345678909', type: ['br-data-sharing'], status: ['AWAITING_AUTHORISATION'],
           createdFrom: at(4 * HOUR), createdTo: at(5 * HOUR), expiresFrom: at(0), expiresTo: new Date('2026-01-01T00:00:00.000Z'),
         }, ['c5']],
         ['contradiction', { clientId: 'client-b', psuId: 'psu-bob' }, []],
@@ -431,14 +433,22 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
         await repo.create(withStatus(expiring('d6', '2025-06-01', at(0)), 'expired', now));
         await repo.create(withStatus(expiring('d7', '2025-06-01', at(0)), 'rejected', at(HOUR)));
         await repo.create(withStatus(expiring('d8', '2025-06-01', at(0)), 'revokedByPsu', at(HOUR)));
+        // Open Finance Brasil: b1 AUTHORISED past its expirationDateTime → due; b2 AWAITING_AUTHORISATION
+        // created before the cutoff → due (the 60-minute rule); b3 AWAITING recently → not due; b4 REJECTED → not due
+        const brazilian = (id: string, expiresAt: Date, created: Date) =>
+          newConsent(id, { type: 'br-data-sharing', validUntil: expiresAt.toISOString().slice(0, 10), expiresAt }, created);
+        await repo.create(withStatus(brazilian('b1', new Date('2025-06-09T12:00:00.000Z'), at(0)), 'AUTHORISED', at(HOUR)));
+        await repo.create(brazilian('b2', new Date('2025-09-01T12:00:00.000Z'), new Date(receivedBefore.getTime() - 1)));
+        await repo.create(brazilian('b3', new Date('2025-09-01T12:00:00.000Z'), new Date(receivedBefore.getTime() + 1)));
+        await repo.create(withStatus(brazilian('b4', new Date('2025-06-01T12:00:00.000Z'), at(0)), 'REJECTED', at(HOUR)));
       });
 
-      it('finds expired-but-pending and stale received consents, oldest expiry first', async () => {
-        assert.deepEqual((await repo.findDue(now, receivedBefore, 50)).map((c) => c.id), ['d1', 'd2', 'd3']);
+      it('finds expired-but-pending and stale awaiting consents of every regime, oldest expiry first', async () => {
+        assert.deepEqual((await repo.findDue(now, receivedBefore, 50)).map((c) => c.id), ['d1', 'b1', 'd2', 'b2', 'd3']);
       });
 
       it('stops at the limit', async () => {
-        assert.deepEqual((await repo.findDue(now, receivedBefore, 2)).map((c) => c.id), ['d1', 'd2']);
+        assert.deepEqual((await repo.findDue(now, receivedBefore, 2)).map((c) => c.id), ['d1', 'b1']);
       });
 
       it('returns whole consents', async () => {

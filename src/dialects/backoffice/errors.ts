@@ -14,6 +14,7 @@
  */
 import { ConsentError, ConsentExpired, ConsentNotFound, ConsentStateConflict } from '../../consent/errors.ts';
 import { TokenError } from '../../oidc/oauth.ts';
+import { isAwaiting } from '../../consent/regimes/index.ts';
 
 interface Entry {
   status: number;
@@ -170,7 +171,7 @@ export function renderDomainError(err: ConsentError): RenderedError | undefined 
   if (err instanceof ConsentStateConflict) {
     // `update` is the service giving up after repeated lost races
     if (err.lostRace || err.intent === 'update') return render('consentChanged');
-    if (err.status === 'received') return render('consentNotAuthorised');
+    if (isAwaiting(err.status)) return render('consentNotAuthorised');
     return render('consentAlreadyEnded');
   }
   return undefined;

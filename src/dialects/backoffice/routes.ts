@@ -23,6 +23,7 @@ import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
 import { ConsentNotFound } from '../../consent/errors.ts';
 import type { ConsentQuery } from '../../consent/repository.ts';
+import { isAwaiting, regimeOf } from '../../consent/regimes/index.ts';
 import { isFinal } from '../../consent/state.ts';
 import type { Consent, ConsentStatus } from '../../consent/types.ts';
 import { currentRequest } from '../../http/request-context.ts';
@@ -180,7 +181,7 @@ function consentIdOf(ctx: Context): string {
 
 function refuseUnlessValid(consent: Consent, concurrently = false): void {
   const words = `${SPEC_STATUS[consent.status]} (${consent.status})`;
-  if (consent.status === 'received') {
+  if (isAwaiting(consent.status)) {
     throw new BackofficeError('consentNotAuthorised', `the consent is ${words}; only an AUTHORISED consent can be revoked`);
   }
   if (isFinal(consent.status)) {
@@ -195,10 +196,12 @@ function refuseUnlessValid(consent: Consent, concurrently = false): void {
  * consent moved exactly one revision).
  */
 function revokedByThisRequest(before: Consent, after: Consent): boolean {
-  if (after.status !== 'revokedByPsu') return false;
+  // where the customer's revocation leads in the consent's regime (the clock's ending may share the status)
+  const move = regimeOf(before.type).moves.revokeByPsu[before.status];
+  if (!move || after.status !== move.to || after.rejection?.reason.code !== move.rejection?.reason.code) return false;
   const requestId = currentRequest()?.requestId;
   const last = after.history.at(-1);
-  if (requestId !== undefined) return last?.to === 'revokedByPsu' && last.requestId === requestId;
+  if (requestId !== undefined) return last?.to === move.to && last.requestId === requestId;
   return after.revision === before.revision + 1;
 }
 

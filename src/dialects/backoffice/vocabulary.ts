@@ -4,7 +4,8 @@
  * spec (`AUTHORISED`, `REVOKED`, `DATA_SHARING`, …). Responses carry both (`status` in the spec's words,
  * `detailedStatus` in ours, since the spec's words are coarser); filters accept either.
  */
-import { CONSENT_STATUSES, CONSENT_TYPES, type Actor, type ConsentStatus, type ConsentType } from '../../consent/types.ts';
+import { CONSENT_STATUSES } from '../../consent/regimes/index.ts';
+import { CONSENT_TYPES, type Actor, type ConsentStatus, type ConsentType } from '../../consent/types.ts';
 
 /** ConsentAuthorizationStatusEnum values we produce. */
 export type SpecStatus = 'AWAITING_AUTHORISATION' | 'AUTHORISED' | 'REJECTED' | 'REVOKED' | 'EXPIRED';
@@ -21,6 +22,10 @@ export const SPEC_STATUS: Readonly<Record<ConsentStatus, SpecStatus>> = {
   revokedByPsu: 'REVOKED',
   terminatedByTpp: 'REVOKED',
   expired: 'EXPIRED',
+  // Open Finance Brasil data sharing: the spec's own words
+  AWAITING_AUTHORISATION: 'AWAITING_AUTHORISATION',
+  AUTHORISED: 'AUTHORISED',
+  REJECTED: 'REJECTED',
 };
 
 export const SPEC_TYPE: Readonly<Record<ConsentType, SpecType>> = {

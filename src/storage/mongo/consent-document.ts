@@ -38,6 +38,7 @@ import { DecryptionError } from '../../crypto/errors.ts';
 import { ACCOUNT_IDENTIFIERS, ibansOf } from '../../consent/account-reference.ts';
 import { normaliseIban } from '../../consent/iban.ts';
 import type { ConsentQuery } from '../../consent/repository.ts';
+import { ACTIVE_STATUSES, ENDED_STATUSES, EXPIRED_STATUSES } from '../../consent/regimes/index.ts';
 import { documentsOf, grantedIbansOf, normaliseDocument } from '../../consent/search.ts';
 import type {
   AccountAccess,
@@ -48,6 +49,7 @@ import type {
   ConsentStatus,
   ConsentType,
   GrantedAccount,
+  Rejection,
   StatusChange,
 } from '../../consent/types.ts';
 
@@ -101,6 +103,7 @@ export interface ConsentDocument {
   /** `accountId` and `iban` protected */
   grantedAccounts?: GrantedAccount[];
   grantId?: string;
+  rejection?: Rejection;
   /** every string protected except DETAILS_IN_CLEAR */
   details?: Record<string, unknown>;
   revision: number;
@@ -110,6 +113,9 @@ export interface ConsentDocument {
   grantedIbanIndex: string[];
   documentIndex: string[];
 }
+
+/** ended by someone's action (not the clock): they stopped being usable at `updatedAt` */
+const ENDED_BY_ACTION = ENDED_STATUSES.filter((s) => !EXPIRED_STATUSES.includes(s));
 
 const SEARCH_KEYS = ['psuIdIndex', 'accessIbanIndex', 'grantedIbanIndex', 'documentIndex'] as const;
 
@@ -269,10 +275,10 @@ export function consentMapping(protector: FieldProtection = clearFields): Consen
         const active: Filter<ConsentDocument> = {
           grantId: { $exists: true },
           createdAt: { $lte: to },
+          expiresAt: { $gt: from },
           $or: [
-            { status: 'valid', expiresAt: { $gt: from } },
-            { status: 'expired', expiresAt: { $gt: from } },
-            { status: { $in: ['revokedByPsu', 'terminatedByTpp'] }, updatedAt: { $gte: from } },
+            { status: { $in: [...ACTIVE_STATUSES, ...EXPIRED_STATUSES] } },
+            { status: { $in: ENDED_BY_ACTION }, updatedAt: { $gte: from } },
           ],
         };
         return (Object.keys(query).length > 0 ? { $and: [query, active] } : active) as Filter<ConsentDocument>;

@@ -13,6 +13,7 @@
 import { MongoServerError, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
 import { ConsentAlreadyExists, GrantIdInUse } from '../../consent/errors.ts';
 import type { ConsentPage, ConsentQuery, ConsentRepository, ConsentSortField } from '../../consent/repository.ts';
+import { AWAITING_STATUSES, OPEN_STATUSES } from '../../consent/regimes/index.ts';
 import type { Consent, ConsentChange, ConsentStatus, StatusChange } from '../../consent/types.ts';
 import { clearFields, consentMapping, type ConsentDocument, type ConsentMapping, type FieldProtection } from './consent-document.ts';
 
@@ -40,8 +41,6 @@ export interface ClaimDocument {
   set: Partial<ConsentDocument>;
   history: StatusChange[];
 }
-
-const PENDING: ConsentStatus[] = ['valid', 'received'];
 
 export class MongoConsentRepository implements ConsentRepository {
   readonly consents: Collection<ConsentDocument>;
@@ -173,8 +172,8 @@ export class MongoConsentRepository implements ConsentRepository {
     assertPage(0, limit);
     const query: Filter<ConsentDocument> = {
       $or: [
-        { status: { $in: PENDING }, expiresAt: { $lte: now } },
-        { status: 'received', createdAt: { $lt: receivedBefore } },
+        { status: { $in: [...OPEN_STATUSES] }, expiresAt: { $lte: now } },
+        { status: { $in: [...AWAITING_STATUSES] }, createdAt: { $lt: receivedBefore } },
       ],
     };
     const docs = await this.consents.find(query).sort({ expiresAt: 1, _id: 1 }).limit(limit).toArray();

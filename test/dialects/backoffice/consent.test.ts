@@ -89,7 +89,7 @@ describe('GET /consents/{id}', () => {
         type: 'DATA_SHARING',
         detailedType: 'br-data-sharing',
         status: 'AUTHORISED',
-        detailedStatus: 'valid',
+        detailedStatus: 'AUTHORISED',
         createdOn: '2025-03-01T12:00:00.000Z',
         expiredOn: '2099-03-01T12:00:00.000Z',
         updatedOn: '2025-03-01T12:03:00.000Z',
@@ -127,8 +127,8 @@ describe('GET /consents/{id}', () => {
       ],
     );
     assert.deepEqual(data.consentHistoryStatus, [
-      { consentStatus: 'AWAITING_AUTHORISATION', updatedOn: '2025-03-01T12:00:00.000Z', from: null, to: 'received', actor: 'TPP' },
-      { consentStatus: 'AUTHORISED', updatedOn: '2025-03-01T12:03:00.000Z', from: 'received', to: 'valid', actor: 'PSU' },
+      { consentStatus: 'AWAITING_AUTHORISATION', updatedOn: '2025-03-01T12:00:00.000Z', from: null, to: 'AWAITING_AUTHORISATION', actor: 'TPP' },
+      { consentStatus: 'AUTHORISED', updatedOn: '2025-03-01T12:03:00.000Z', from: 'AWAITING_AUTHORISATION', to: 'AUTHORISED', actor: 'PSU' },
     ]);
     assert.equal(data.revocation, undefined);
   });

@@ -74,7 +74,7 @@ before(async () => {
   c = await s.at('2025-01-04T10:00:00Z').create({ clientId: 'tpp-b', type: 'payments', access: {}, expiresAt: d('2099-04-01T00:00:00Z') });
   c = await s.at('2025-01-04T10:05:00Z').approve(c, 'psu-2');
   seeded.a4 = await s.at('2025-01-05T08:00:00Z').terminate(c);
-  // b1: tpp-a, Brazil data sharing, CPF, valid
+  // b1: tpp-a, Brazil data sharing, CPF, AUTHORISED (its regime's word)
   c = await s.at('2025-01-05T10:00:00Z').create({
     clientId: 'tpp-a',
     type: 'br-data-sharing',
@@ -83,10 +83,10 @@ before(async () => {
     details: { loggedUser: { document: { identification: CPF, rel: 'CPF' } }, permissions: ['ACCOUNTS_READ'] },
   });
   seeded.b1 = await s.at('2025-01-05T10:05:00Z').approve(c, 'psu-3', [{ accountId: 'br-acc-1', access: ['accounts'] }]);
-  // b2: tpp-b, Brazil payment, CPF_2 + CNPJ, denied by the customer
+  // b2: tpp-b, a payment consent for CPF_2 + CNPJ, denied by the customer
   c = await s.at('2025-01-06T10:00:00Z').create({
     clientId: 'tpp-b',
-    type: 'br-payment',
+    type: 'payments',
     access: {},
     expiresAt: d('2099-06-01T00:00:00Z'),
     details: {
@@ -109,7 +109,7 @@ before(async () => {
     a2: 'received',
     a3: 'revokedByPsu',
     a4: 'terminatedByTpp',
-    b1: 'valid',
+    b1: 'AUTHORISED',
     b2: 'rejected',
     e1: 'expired',
     r1: 'rejected',
@@ -159,8 +159,9 @@ describe('GET /consents: filters', () => {
     ['type: ours', 'type=accounts', ['a1', 'a2', 'a3', 'e1', 'r1']],
     ['type: spec DATA_SHARING', 'type=DATA_SHARING', ['a1', 'a2', 'a3', 'b1', 'e1', 'r1']],
     ['type: spec PAYMENT', 'type=PAYMENT', ['a4', 'b2']],
-    ['type: list', 'type=br-data-sharing,br-payment', ['b1', 'b2']],
-    ['status: ours', 'status=valid', ['a1', 'b1']],
+    ['type: list', 'type=br-data-sharing,payments', ['a4', 'b1', 'b2']],
+    ['status: ours', 'status=valid', ['a1']],
+    ['status: the Brazilian regime\'s own word', 'status=AUTHORISED', ['a1', 'b1']],
     ['status: spec AUTHORISED', 'status=AUTHORISED', ['a1', 'b1']],
     ['status: spec REVOKED is both kinds of revocation', 'status=REVOKED', ['a3', 'a4']],
     ['status: revokedByPsu only', 'status=revokedByPsu', ['a3']],
@@ -168,7 +169,7 @@ describe('GET /consents: filters', () => {
     ['status: REJECTED', 'status=REJECTED', ['b2', 'r1']],
     ['status: EXPIRED', 'status=EXPIRED', ['e1']],
     ['status: AWAITING_AUTHORISATION', 'status=AWAITING_AUTHORISATION', ['a2']],
-    ['status: mixed list', 'status=valid,AWAITING_AUTHORISATION', ['a1', 'a2', 'b1']],
+    ['status: mixed list', 'status=valid,AWAITING_AUTHORISATION', ['a1', 'a2']],
     ['createdFrom: a date starts at 00:00 UTC', 'createdFrom=2025-01-05', ['b1', 'b2', 'e1', 'r1']],
     ['createdTo: a date covers its whole day', 'createdTo=2025-01-02', ['a1', 'a2']],
     ['createdFrom + createdTo: one day each end', 'createdFrom=2025-01-03&createdTo=2025-01-04', ['a3', 'a4']],
@@ -180,7 +181,7 @@ describe('GET /consents: filters', () => {
     ['expiresTo', 'expiresTo=2025-12-31', ['e1']],
     ['expiresFrom + expiresTo, inclusive', 'expiresFrom=2099-03-01&expiresTo=2099-05-01', ['a3', 'a4', 'b1']],
     ['expiresFrom', 'expiresFrom=2099-06-01T00:00:00Z', ['b2', 'r1']],
-    ['clientId + status', 'clientId=tpp-a&status=valid', ['a1', 'b1']],
+    ['clientId + status', 'clientId=tpp-a&status=valid', ['a1']],
     ['psuId + status (spec word)', 'psuId=psu-1&status=REVOKED', ['a3']],
     ['type + createdFrom', 'type=DATA_SHARING&createdFrom=2025-01-05', ['b1', 'e1', 'r1']],
     ['clientId + type + status', 'clientId=tpp-b&type=PAYMENT&status=REJECTED', ['b2']],
