@@ -3,6 +3,7 @@
  * values stop startup with a message that names the key (see ./load.ts for the file + environment sources).
  */
 import { z } from 'zod';
+import { isTimeZone } from '../src/consent/usage.ts';
 
 const url = z.url({ protocol: /^https?$/ });
 
@@ -153,6 +154,11 @@ export const configSchema = z
         maxValidityDays: z.number().int().min(1).max(3650).default(180),
         /** a consent still `received` after this long becomes `rejected` */
         receivedTimeoutSeconds: z.number().int().min(60).default(3600),
+        /** the bank's time zone (IANA name): `frequencyPerDay` counters start again at its midnight (env ASSENT_BANK_TIME_ZONE) */
+        bankTimeZone: z
+          .string()
+          .refine(isTimeZone, 'must be an IANA time zone name, e.g. Europe/Stockholm')
+          .default('UTC'),
         /** how often the sweeper looks for expired and stale consents (0 disables it) */
         sweepIntervalSeconds: z.number().int().min(0).default(60),
         /** the SCA methods offered to TPPs */
@@ -173,6 +179,7 @@ export const configSchema = z
       .default({
         maxValidityDays: 180,
         receivedTimeoutSeconds: 3600,
+        bankTimeZone: 'UTC',
         sweepIntervalSeconds: 60,
         scaMethods: [{ authenticationType: 'PUSH_OTP', authenticationMethodId: 'push-otp', name: 'Bank app' }],
       }),

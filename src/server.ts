@@ -29,6 +29,9 @@ import { myConsentsRouter } from './interaction/my-consents.ts';
 import { Csrf } from './interaction/csrf.ts';
 import { SessionDataKeys } from './interaction/session-data-keys.ts';
 import { fsAuthorizeRouter } from './dialects/fs-authorize/routes.ts';
+import { validateRouter } from './dialects/fs-authorize/validate.ts';
+import { AccessValidator } from './application/access.ts';
+import { consentSigner } from './oidc/consent-jws.ts';
 import { berlinGroupRouter } from './dialects/berlin-group/routes.ts';
 import { backofficeRouter } from './dialects/backoffice/routes.ts';
 
@@ -41,6 +44,8 @@ export interface RunningAssent {
   stores: Stores;
   consents: ConsentService;
   oauth: OAuthService;
+  /** consent access validation (the validation API and the reference AIS API use it) */
+  access: AccessValidator;
   /** stop accepting, finish in-flight requests (up to the shutdown timeout), stop jobs, close stores */
   close(): Promise<void>;
 }
@@ -98,15 +103,25 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const directory = options.directory ?? new ConfigPsuDirectory(config.customers);
     const approvals = new Approvals({ oauth, consents, directory, retrieval, persist });
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
+    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage }, { timeZone: config.consent.bankTimeZone });
+    const sign = await consentSigner(jwks, config.issuer);
 
     const csrf = new Csrf(cookieKeys[0]!);
     const routers: Router[] = [
       berlinGroupRouter({ consents, oauth, config, log }),
-      backofficeRouter({ consents, oauth, config, log }),
+      backofficeRouter({ consents, oauth, config, log, usage: access }),
       fsAuthorizeRouter({
         oauth,
         approvals,
         sessionDataKeys,
+        bodyLimitBytes: config.bodyLimitBytes,
+        ...(config.internalApi ? { credentials: config.internalApi } : {}),
+      }),
+      validateRouter({
+        oauth,
+        access,
+        sign,
+        log,
         bodyLimitBytes: config.bodyLimitBytes,
         ...(config.internalApi ? { credentials: config.internalApi } : {}),
       }),
@@ -164,7 +179,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         await stores.close();
       })());
 
-    return { config, server, url, provider, stores, consents, oauth, close };
+    return { config, server, url, provider, stores, consents, oauth, access, close };
   } catch (err) {
     clearInterval(sweeper);
     await stores.close();

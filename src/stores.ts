@@ -9,6 +9,9 @@ import type { AssentConfig } from '../config/schema.ts';
 import type { ConsentRepository } from './consent/repository.ts';
 import type { Logger } from './log.ts';
 import type { OidcAdapterClass } from './storage/oidc-adapter.ts';
+import type { UsageCounter } from './consent/usage.ts';
+import { MemoryUsageCounter } from './storage/memory/usage-counter.ts';
+import { RedisUsageCounter } from './storage/redis/usage-counter.ts';
 import { memoryAdapterClass } from './storage/memory/oidc-adapter.ts';
 import { redisAdapterClass } from './storage/redis/oidc-adapter.ts';
 import { MemoryConsentRepository } from './storage/memory/consent-repository.ts';
@@ -20,6 +23,8 @@ export type StoreState = 'up' | 'down' | 'embedded';
 export interface Stores {
   oidcAdapter: OidcAdapterClass;
   consents: ConsentRepository;
+  /** consent usage counters (frequencyPerDay), shared by every instance on the same Redis */
+  usage: UsageCounter;
   /** the MongoDB database, when one is configured */
   db?: Db;
   redis?: Redis;
@@ -45,6 +50,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
   let db: Db | undefined;
   let consents: ConsentRepository;
   let oidcAdapter: OidcAdapterClass;
+  let usage: UsageCounter;
 
   try {
     if (config.redis.url) {
@@ -58,9 +64,11 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       redis.on('error', (err) => log.warn({ store: 'redis', error: err.message }, 'redis error'));
       await redis.connect();
       oidcAdapter = redisAdapterClass(redis, { prefix: config.redis.prefix });
+      usage = new RedisUsageCounter(redis, { prefix: config.redis.prefix });
     } else {
-      embedded.push('Redis (sessions, interactions, codes, tokens)');
+      embedded.push('Redis (sessions, interactions, codes, tokens, usage counters)');
       oidcAdapter = memoryAdapterClass();
+      usage = new MemoryUsageCounter();
     }
 
     if (config.mongodb.uri) {
@@ -94,6 +102,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
   return {
     oidcAdapter,
     consents,
+    usage,
     ...(db ? { db } : {}),
     ...(redis ? { redis } : {}),
     async health(timeoutMs = 1_500) {

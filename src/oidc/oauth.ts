@@ -109,12 +109,7 @@ export class OAuthService {
     const cc = (await this.#provider.ClientCredentials.find(value)) as unknown as StoredToken | undefined;
     const at = cc ? undefined : ((await this.#provider.AccessToken.find(value)) as unknown as StoredToken | undefined);
     const token = cc ?? at;
-    if (!token) throw new TokenError('invalid', 'the access token is unknown, expired or revoked');
-    if (token.isExpired) throw new TokenError('expired', 'the access token has expired');
-    const aud = (token as { aud?: string | string[] }).aud;
-    if (aud !== undefined && !(Array.isArray(aud) ? aud.includes(this.#resource) : aud === this.#resource)) {
-      throw new TokenError('invalid', 'the access token is not for this API');
-    }
+    this.#assertUsable(token);
 
     if (token.jkt) {
       if (scheme !== 'dpop') throw new TokenError('invalid', 'this access token is DPoP-bound: use the DPoP scheme');
@@ -123,17 +118,28 @@ export class OAuthService {
       throw new TokenError('invalid', 'this access token is not DPoP-bound: use the Bearer scheme');
     }
 
-    const scopes = new Set((token.scope ?? '').split(' ').filter(Boolean));
-    if (!scopes.has(requiredScope)) throw new TokenError('insufficient_scope', `the access token lacks the scope ${requiredScope}`);
-    const consentId = token.extra?.consent_id;
-    return {
-      clientId: token.clientId,
-      scopes,
-      kind: cc ? 'client_credentials' : 'user',
-      ...(token.accountId ? { accountId: token.accountId } : {}),
-      ...(typeof consentId === 'string' ? { consentId } : {}),
-      ...(token.grantId ? { grantId: token.grantId } : {}),
-    };
+    const info = toTokenInfo(token, cc ? 'client_credentials' : 'user');
+    if (!info.scopes.has(requiredScope)) throw new TokenError('insufficient_scope', `the access token lacks the scope ${requiredScope}`);
+    return info;
+  }
+
+  /**
+   * A PSU's access token as a resource server forwards it (the validation API): active, for our API.
+   * The sender constraint (DPoP / mTLS) is the forwarding gateway's to check. Throws TokenError.
+   */
+  async describeUserToken(value: string): Promise<AccessTokenInfo> {
+    const token = (await this.#provider.AccessToken.find(value)) as unknown as StoredToken | undefined;
+    this.#assertUsable(token);
+    return toTokenInfo(token, 'user');
+  }
+
+  #assertUsable(token: StoredToken | undefined): asserts token is StoredToken {
+    if (!token) throw new TokenError('invalid', 'the access token is unknown, expired or revoked');
+    if (token.isExpired) throw new TokenError('expired', 'the access token has expired');
+    const aud = (token as { aud?: string | string[] }).aud;
+    if (aud !== undefined && !(Array.isArray(aud) ? aud.includes(this.#resource) : aud === this.#resource)) {
+      throw new TokenError('invalid', 'the access token is not for this API');
+    }
   }
 
   async #checkDpopProof(request: { dpop?: string; method: string; url: string }, accessToken: string, jkt: string): Promise<void> {
@@ -224,6 +230,18 @@ export class OAuthService {
       internal: client['urn:assent:internal'] === true,
     };
   }
+}
+
+function toTokenInfo(token: StoredToken, kind: AccessTokenInfo['kind']): AccessTokenInfo {
+  const consentId = token.extra?.consent_id;
+  return {
+    clientId: token.clientId,
+    scopes: new Set((token.scope ?? '').split(' ').filter(Boolean)),
+    kind,
+    ...(token.accountId ? { accountId: token.accountId } : {}),
+    ...(typeof consentId === 'string' ? { consentId } : {}),
+    ...(token.grantId ? { grantId: token.grantId } : {}),
+  };
 }
 
 function toInfo(interaction: StoredInteraction): InteractionInfo {

@@ -25,6 +25,15 @@ export interface PresentContext {
   now: Date;
   /** clientId → client_name; a client missing here is shown by its id */
   tppNames: ReadonlyMap<string, string>;
+  /** the consent's usage so far (detail only), when the usage counters answered */
+  usage?: ConsentUsage;
+}
+
+/** Accesses counted against frequencyPerDay: today's (the bank's day) or, for a one-off consent, ever. */
+export interface ConsentUsage {
+  day: string;
+  timeZone: string;
+  accesses: Record<string, number>;
 }
 
 const iso = (d: Date) => d.toISOString();
@@ -172,6 +181,15 @@ export function consentDetail(consent: Consent, ctx: PresentContext) {
     ...(revoked ? { revocation: revoked } : {}),
     ...(rejected ? { rejection: rejected } : {}),
     ...(consent.details !== undefined ? { details: structuredClone(consent.details) } : {}),
+    ...(ctx.usage
+      ? {
+          usage: {
+            period: ctx.usage.day,
+            timeZone: ctx.usage.timeZone,
+            accesses: Object.entries(ctx.usage.accesses).map(([resourcePath, count]) => ({ resourcePath, count })),
+          },
+        }
+      : {}),
   };
 }
 

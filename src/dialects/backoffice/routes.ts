@@ -29,6 +29,7 @@ import type { Consent, ConsentStatus } from '../../consent/types.ts';
 import { currentRequest } from '../../http/request-context.ts';
 import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
+import type { AccessValidator } from '../../application/access.ts';
 import { BackofficeError, ParameterError } from './errors.ts';
 import { authenticateInternal, boState, dialectErrors, jsonBody } from './middleware.ts';
 import { serveOpenApi } from './openapi.ts';
@@ -52,6 +53,8 @@ export interface BackofficeDeps {
   oauth: OAuthService;
   config: AssentConfig;
   log: Logger;
+  /** the usage counters behind the consent detail's `usage` (absent: not shown) */
+  usage?: Pick<AccessValidator, 'usage'>;
   /** the clock for presenting (effective status, requestDateTime) and the active window's default. Default: now */
   now?: () => Date;
 }
@@ -132,7 +135,8 @@ export function backofficeRouter(deps: BackofficeDeps): Router {
     parseQuery(noQuerySchema, ctx.querystring, []);
     const consent = await consents.get(consentIdOf(ctx));
     if (!consent) throw new ConsentNotFound(consentIdOf(ctx));
-    respond(ctx, consentDetailResponse(consent, { ...(await presentContext([consent])), origin }));
+    const usage = await deps.usage?.usage(consent).catch(() => undefined);
+    respond(ctx, consentDetailResponse(consent, { ...(await presentContext([consent])), ...(usage ? { usage } : {}), origin }));
   }
 
   /**

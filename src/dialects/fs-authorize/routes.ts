@@ -15,21 +15,21 @@
  */
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { z } from 'zod';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { OAuthService } from '../../oidc/oauth.ts';
 import { ApprovalError, type Approvals, type PendingApproval } from '../../steps/approval.ts';
 import { StepError } from '../../steps/contracts.ts';
 import type { SessionDataKeys } from '../../interaction/session-data-keys.ts';
 import { negotiateLocale } from '../../interaction/i18n.ts';
-import { FS_ERRORS, type FsErrorCode } from './errors.ts';
+import { sendFsError as send } from './errors.ts';
+import { basicAuth, type BasicCredentials } from './auth.ts';
 
 export interface FsAuthorizeDeps {
   oauth: OAuthService;
   approvals: Approvals;
   sessionDataKeys: SessionDataKeys;
-  credentials?: { username: string; password: string };
+  credentials?: BasicCredentials;
   bodyLimitBytes: number;
 }
 
@@ -47,37 +47,10 @@ const persistBody = z
   })
   .strict();
 
-function send(ctx: Context, code: FsErrorCode, description?: string) {
-  const entry = FS_ERRORS[code];
-  ctx.status = entry.status;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = { code, message: entry.message, description: description ?? entry.message };
-}
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-function basicAuth(credentials: FsAuthorizeDeps['credentials']) {
-  return async (ctx: Context, next: Next) => {
-    const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'));
-    const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
-    const sep = decoded.indexOf(':');
-    const ok =
-      credentials !== undefined &&
-      sep > 0 &&
-      timingSafeEqual(digest(decoded.slice(0, sep)), digest(credentials.username)) &&
-      timingSafeEqual(digest(decoded.slice(sep + 1)), digest(credentials.password));
-    if (!ok) {
-      ctx.set('WWW-Authenticate', 'Basic realm="assent-internal"');
-      return send(ctx, 'unauthorized');
-    }
-    await next();
-  };
-}
-
 export function fsAuthorizeRouter(deps: FsAuthorizeDeps): Router {
   const { oauth, approvals, sessionDataKeys } = deps;
   const router = new Router({ prefix: '/api/fs/consent/authorize' });
-  router.use(basicAuth(deps.credentials));
+  router.use(basicAuth(deps.credentials, (ctx) => send(ctx, 'unauthorized')));
   const json = bodyParser({
     enableTypes: ['json'],
     jsonLimit: deps.bodyLimitBytes,

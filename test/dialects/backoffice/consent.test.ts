@@ -81,9 +81,11 @@ describe('GET /consents/{id}', () => {
     const res = await detail(c.id);
     assert.equal(res.status, 200, res.text);
     const data = res.body.data;
+    // nothing read under it yet (usage counting has its own tests, test/dialects/fs-authorize/validate.test.ts)
+    assert.deepEqual(data.usage.accesses, []);
     assert.equal(res.body.links.self, `${server.linkOrigin}/backoffice/v1/consents/${c.id}`);
     assert.deepEqual(
-      { ...data, authorisations: undefined, consentHistoryStatus: undefined },
+      { ...data, authorisations: undefined, consentHistoryStatus: undefined, usage: undefined },
       {
         id: c.id,
         type: 'DATA_SHARING',
@@ -112,6 +114,7 @@ describe('GET /consents/{id}', () => {
         details,
         authorisations: undefined,
         consentHistoryStatus: undefined,
+        usage: undefined,
       },
     );
     assert.equal(data.authorisations.length, 1);

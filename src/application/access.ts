@@ -1,0 +1,138 @@
+/**
+ * Consent access validation: what a bank's resource server asks before it serves a TPP's account
+ * information request. One path for every caller (the validation API, the reference AIS API):
+ *
+ *   token → consent (owned by the token's client) → status → grant on the account → usage counter
+ *
+ * The rules are the domain's (consent/access-check.ts); this service brings the token lookup, the
+ * consent read and the counters. A counter store that cannot answer is UsageUnavailable: the caller
+ * fails closed, never "valid".
+ */
+import type { Consent } from '../consent/types.ts';
+import { checkAccess, outcomeCode, resourceOfPath, usageRule, type AccessOutcome, type ResourceRequest } from '../consent/access-check.ts';
+import { bankDay, type UsageCounter } from '../consent/usage.ts';
+import { TokenError, type AccessTokenInfo } from '../oidc/oauth.ts';
+import type { ConsentService } from './consents.ts';
+
+export type AccessSubject = { accessToken: string } | { consentId: string; clientId: string };
+
+export interface AccessRequest {
+  subject: AccessSubject;
+  method: string;
+  /** the path the TPP called, e.g. /psd2/accountinformation/v1/accounts/{id}/balances (a query is ignored) */
+  path: string;
+  /** the account the request addresses, when the caller knows it (must agree with the path's) */
+  accountId?: string;
+  /** the customer is present (the TPP sent PSU-IP-Address) */
+  psuPresent: boolean;
+}
+
+export interface AccessDecision {
+  outcome: AccessOutcome;
+  isValid: boolean;
+  httpCode: number;
+  errorCode: string | null;
+  consent?: Consent;
+  /** accesses left today on this resource under this rule (absent when no consent was found) */
+  remainingToday?: number;
+}
+
+export interface TokenLookup {
+  describeUserToken(value: string): Promise<AccessTokenInfo>;
+}
+
+export interface AccessValidatorOptions {
+  timeZone: string;
+  now?: () => Date;
+}
+
+export class AccessValidator {
+  readonly #consents: ConsentService;
+  readonly #tokens: TokenLookup;
+  readonly #usage: UsageCounter;
+  readonly #options: AccessValidatorOptions;
+
+  constructor(deps: { consents: ConsentService; tokens: TokenLookup; usage: UsageCounter }, options: AccessValidatorOptions) {
+    this.#consents = deps.consents;
+    this.#tokens = deps.tokens;
+    this.#usage = deps.usage;
+    this.#options = options;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
+
+  async validate(request: AccessRequest): Promise<AccessDecision> {
+    let consentId: string;
+    let clientId: string;
+    let grantId: string | undefined;
+    if ('accessToken' in request.subject) {
+      const token = await this.#tokens.describeUserToken(request.subject.accessToken).catch((err: unknown) => {
+        if (err instanceof TokenError) return undefined;
+        throw err;
+      });
+      if (!token) return decision('tokenInvalid');
+      if (!token.consentId) return decision('consentInvalid');
+      ({ consentId, clientId, grantId } = token);
+    } else {
+      ({ consentId, clientId } = request.subject);
+    }
+
+    const consent = await this.#consents.get(consentId);
+    if (!consent || consent.clientId !== clientId) return decision('consentUnknown');
+    // a token from a grant the consent no longer has (revoked, replaced) does not speak for it
+    if (grantId !== undefined && consent.grantId !== grantId) return decision('tokenInvalid', consent);
+
+    const resource = resourceFor(request);
+    if (!resource) return decision('serviceInvalid', consent);
+    const now = this.#now();
+    const outcome = checkAccess(consent, resource, now);
+    if (outcome !== 'valid') return decision(outcome, consent);
+
+    const rule = usageRule(consent, request.psuPresent);
+    const bucket = rule.counted && rule.period === 'lifetime' ? { day: 'lifetime', endsAt: consent.expiresAt } : bankDay(now, this.#options.timeZone);
+    const path = resourceKey(request.path);
+    let used: number;
+    if (rule.counted) {
+      used = await this.#usage.increment(consent.id, bucket.day, path, bucket.endsAt);
+      if (used > rule.limit) return decision('accessExceeded', consent, 0);
+    } else {
+      used = (await this.#usage.usage(consent.id, bucket.day))[path] ?? 0;
+    }
+    return decision('valid', consent, Math.max(0, rule.limit - used));
+  }
+
+  /** today's accesses of a consent per resource path (and, for a one-off consent, over its life) */
+  async usage(consent: Consent): Promise<{ day: string; timeZone: string; accesses: Record<string, number> }> {
+    const { day } = bankDay(this.#now(), this.#options.timeZone);
+    const accesses = await this.#usage.usage(consent.id, consent.recurringIndicator ? day : 'lifetime');
+    return { day: consent.recurringIndicator ? day : 'lifetime', timeZone: this.#options.timeZone, accesses };
+  }
+}
+
+function decision(outcome: AccessOutcome, consent?: Consent, remainingToday?: number): AccessDecision {
+  const code = outcomeCode(consent?.type, outcome);
+  return {
+    outcome,
+    isValid: outcome === 'valid',
+    ...code,
+    ...(consent ? { consent } : {}),
+    ...(remainingToday !== undefined ? { remainingToday } : {}),
+  };
+}
+
+/** Account information is read-only: GET on a known resource path; a given account id must match the path's. */
+function resourceFor(request: AccessRequest): ResourceRequest | undefined {
+  if (request.method.toUpperCase() !== 'GET') return undefined;
+  const resource = resourceOfPath(request.path);
+  if (!resource) return undefined;
+  if (request.accountId !== undefined && resource.accountId !== undefined && request.accountId !== resource.accountId) return undefined;
+  if (request.accountId !== undefined && resource.accountId === undefined) return { ...resource, accountId: request.accountId };
+  return resource;
+}
+
+/** xs2a counts per request URI without its query: `/accounts/a1/transactions?dateFrom=…` is one resource */
+function resourceKey(path: string): string {
+  return path.split('?')[0]!.replace(/\/+$/, '') || '/';
+}
