@@ -3,14 +3,18 @@
  * reads, the consent's effective status, the grant on the account, and how many accesses the Berlin Group
  * usage rules allow. Pure: the caller brings the consent, the clock and the counts.
  *
- * The outcome codes are the domain's; each regime's dialect maps them to its own catalogue
- * (ACCESS_OUTCOME_CODES below: Berlin Group codes for every consent type until a regime adds its own).
+ * The outcomes are the domain's; ACCESS_OUTCOME_CODES maps them to each regime's codes (Berlin Group,
+ * Open Finance Brasil). An outcome without a consent (unknown token or consent) uses Berlin Group's.
  */
 import { effectiveStatus } from './state.ts';
+import { isActive, isExpiredStatus } from './regimes/index.ts';
 import type { Consent, ConsentType } from './types.ts';
 
 export const DATA_KINDS = ['accounts', 'balances', 'transactions'] as const;
 export type DataKind = (typeof DATA_KINDS)[number];
+
+/** the consent types that grant account data */
+const DATA_CONSENT_TYPES: readonly ConsentType[] = ['accounts', 'br-data-sharing'];
 
 export type AccessOutcome =
   | 'valid'
@@ -45,9 +49,8 @@ export function resourceOfPath(path: string): ResourceRequest | undefined {
 /** The checks that need no counter: status, then the grant on the account. */
 export function checkAccess(consent: Consent, resource: ResourceRequest, now: Date): AccessOutcome {
   const status = effectiveStatus(consent, now);
-  if (status === 'expired') return 'consentExpired';
-  if (status !== 'valid') return 'consentInvalid';
-  if (consent.type !== 'accounts' && !consent.type.startsWith('br-data')) return 'serviceInvalid';
+  if (!isActive(status)) return isExpiredStatus(status) || consent.rejection?.reason.code === 'CONSENT_MAX_DATE_REACHED' ? 'consentExpired' : 'consentInvalid';
+  if (!DATA_CONSENT_TYPES.includes(consent.type)) return 'serviceInvalid';
   const granted = consent.grantedAccounts ?? [];
   if (resource.accountId === undefined) {
     // the account list: the consent must grant account details on at least one account
@@ -90,10 +93,30 @@ const BERLIN_GROUP: Record<AccessOutcome, OutcomeCode> = {
 };
 
 /**
- * The code a resource server answers with, per consent regime. A regime that brings its own catalogue
- * (Open Finance Brasil for `br-*`) adds its entry here; until then its consents get the Berlin Group codes.
+ * Open Finance Brasil: the resource APIs' common error codes (`errors[].code`), the HTTP status carrying
+ * the meaning (an inactive consent is 401, a resource outside it 403 / 404, over the limit 429).
  */
-const ACCESS_OUTCOME_CODES: Partial<Record<ConsentType, Record<AccessOutcome, OutcomeCode>>> = {};
+const OPEN_FINANCE_BRASIL: Record<AccessOutcome, OutcomeCode> = {
+  valid: { httpCode: 200, errorCode: null },
+  tokenInvalid: { httpCode: 401, errorCode: 'UNAUTHORIZED' },
+  consentUnknown: { httpCode: 403, errorCode: 'FORBIDDEN' },
+  consentInvalid: { httpCode: 401, errorCode: 'UNAUTHORIZED' },
+  consentExpired: { httpCode: 401, errorCode: 'UNAUTHORIZED' },
+  notGranted: { httpCode: 403, errorCode: 'FORBIDDEN' },
+  serviceInvalid: { httpCode: 405, errorCode: 'METHOD_NOT_ALLOWED' },
+  resourceUnknown: { httpCode: 404, errorCode: 'NOT_FOUND' },
+  accessExceeded: { httpCode: 429, errorCode: 'TOO_MANY_REQUESTS' },
+};
+
+/**
+ * The code a resource server answers with, per consent type's regime: Berlin Group for `accounts`, Open
+ * Finance Brasil for `br-*`. A new regime adds its table here.
+ */
+const ACCESS_OUTCOME_CODES: Partial<Record<ConsentType, Record<AccessOutcome, OutcomeCode>>> = {
+  accounts: BERLIN_GROUP,
+  'br-data-sharing': OPEN_FINANCE_BRASIL,
+  'br-payment': OPEN_FINANCE_BRASIL,
+};
 
 export function outcomeCode(type: ConsentType | undefined, outcome: AccessOutcome): OutcomeCode {
   const catalogue = (type && ACCESS_OUTCOME_CODES[type]) || BERLIN_GROUP;

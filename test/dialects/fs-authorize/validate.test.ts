@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { makeKeyClient, makeSecretClient, requireEnv, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
 import { ALICE, accountsBody, decideWithoutBrowser, exchangeCode, inDays, startFlow } from '../../support/tpp.ts';
 import { startRedis } from '../../support/services.ts';
-import { call, internalClientConfig, tokenFor } from '../backoffice/helpers.ts';
+import { Seeder, call, internalClientConfig, tokenFor } from '../backoffice/helpers.ts';
 import { AccessValidator } from '../../../src/application/access.ts';
 import { RedisUsageCounter } from '../../../src/storage/redis/usage-counter.ts';
 import { bankDay } from '../../../src/consent/usage.ts';
@@ -178,6 +178,25 @@ describe('outcomes', () => {
     assert.deepEqual([byToken.body.isValid, byToken.body.httpCode, byToken.body.errorCode], [false, 401, 'TOKEN_INVALID']);
     const byId = await validate({ consentId, clientId: tpp.clientId, method: 'GET', resourcePath: balances() });
     assert.deepEqual([byId.body.isValid, byId.body.httpCode, byId.body.errorCode, byId.body.consent.status], [false, 401, 'CONSENT_INVALID', 'revokedByPsu']);
+  });
+});
+
+describe('Open Finance Brasil consents get their regime’s codes', () => {
+  test('AUTHORISED: valid; a kind not granted 403 FORBIDDEN; another account 404 NOT_FOUND; over the limit 429; revoked 401 UNAUTHORIZED', async () => {
+    const seeder = new Seeder(server);
+    const created = await seeder.create({ clientId: tpp.clientId, type: 'br-data-sharing', access: {}, expiresAt: new Date(Date.now() + 30 * 86_400_000), frequencyPerDay: 1 });
+    const c = await seeder.approve(created, 'psu-br-1', [{ accountId: 'br-acc-1', access: ['accounts', 'balances'] }]);
+    const ask = (resourcePath: string) => validate({ consentId: c.id, clientId: tpp.clientId, method: 'GET', resourcePath });
+    const ok = await ask('/open-banking/accounts/v2/accounts/br-acc-1/balances');
+    assert.deepEqual([ok.body.isValid, ok.body.consent.status], [true, 'AUTHORISED']);
+    assert.deepEqual([(await ask('/open-banking/accounts/v2/accounts/br-acc-1/balances')).body.httpCode, (await ask('/open-banking/accounts/v2/accounts/br-acc-1/balances')).body.errorCode], [429, 'TOO_MANY_REQUESTS']);
+    const tx = await ask('/open-banking/accounts/v2/accounts/br-acc-1/transactions');
+    assert.deepEqual([tx.body.httpCode, tx.body.errorCode], [403, 'FORBIDDEN']);
+    const elsewhere = await ask('/open-banking/accounts/v2/accounts/br-acc-9');
+    assert.deepEqual([elsewhere.body.httpCode, elsewhere.body.errorCode], [404, 'NOT_FOUND']);
+    await seeder.revoke(c, 'PSU');
+    const revoked = await ask('/open-banking/accounts/v2/accounts/br-acc-1');
+    assert.deepEqual([revoked.body.isValid, revoked.body.httpCode, revoked.body.errorCode, revoked.body.consent.status], [false, 401, 'UNAUTHORIZED', 'REJECTED']);
   });
 });
 
