@@ -34,6 +34,7 @@ import { AccessValidator } from './application/access.ts';
 import { consentSigner } from './oidc/consent-jws.ts';
 import { berlinGroupRouter } from './dialects/berlin-group/routes.ts';
 import { backofficeRouter } from './dialects/backoffice/routes.ts';
+import { brazilRouter } from './dialects/brazil/routes.ts';
 
 export interface RunningAssent {
   config: AssentConfig;
@@ -110,6 +111,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const routers: Router[] = [
       berlinGroupRouter({ consents, oauth, config, log }),
       backofficeRouter({ consents, oauth, config, log, usage: access }),
+      brazilRouter({ consents, oauth, config, log }),
       fsAuthorizeRouter({
         oauth,
         approvals,

@@ -16,6 +16,7 @@ import {
   createConsent,
   deny as denyChange,
   expire,
+  extendValidity as extendChange,
   findAuthorisation,
   isExpiredNow,
   revokeByPsu as revokeChange,
@@ -72,8 +73,10 @@ export class ConsentService {
     };
   }
 
-  async create(input: NewConsent): Promise<Consent> {
-    const consent = createConsent(input, { ...this.#ctx('TPP'), newId: randomUUID });
+  /** `idPrefix`: ids in the dialect's form, e.g. `urn:assent:` (Open Finance Brasil consent URNs) */
+  async create(input: NewConsent, options: { idPrefix?: string } = {}): Promise<Consent> {
+    const newId = () => `${options.idPrefix ?? ''}${randomUUID()}`;
+    const consent = createConsent(input, { ...this.#ctx('TPP'), newId });
     await this.#repo.create(consent);
     return consent;
   }
@@ -121,6 +124,12 @@ export class ConsentService {
   async revokeByPsu(consent: Consent, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string; by?: string }): Promise<Consent> {
     if (options.psuId !== undefined && consent.psuId !== options.psuId) throw new ConsentNotFound(consent.id);
     return this.#update(consent, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer', options.by)));
+  }
+
+  /** A longer validity for the TPP's active consent (see extendValidity). */
+  async extend(consent: Consent, clientId: string, extension: (current: Consent) => { expiresAt: Date; validUntil: string; details: Record<string, unknown> }): Promise<Consent> {
+    this.#assertOwner(consent, clientId);
+    return this.#update(consent, (c) => extendChange(c, extension(c), this.#ctx('TPP', undefined, clientId)));
   }
 
   async startAuthorisation(consent: Consent, clientId: string): Promise<{ consent: Consent; authorisation: Authorisation }> {

@@ -22,11 +22,14 @@
  * (e.g. a payment consent's `consume`) are extra keys of `moves`, applied with `transition()` (./state.ts).
  */
 import type { ConsentType, Rejection } from './types.ts';
-import type { ConsentRequestOptions, ValidationResult } from './validation.ts';
+import type { ConsentRequestOptions } from './validation.ts';
 
-/** The rules of one consent type's request (the TPP's body): the normalised request, or the issues. */
+/**
+ * The rules of one consent type's request (the TPP's body): the normalised request, or why not (each
+ * validator says why in its own terms: Berlin Group issues, Open Finance Brasil issues or a 422 rule).
+ */
 export interface ConsentTypeRules {
-  validate?(body: unknown, options: ConsentRequestOptions): ValidationResult<unknown>;
+  validate?(body: unknown, options: ConsentRequestOptions): { ok: true; value: unknown } | { ok: false };
 }
 
 /** The intents every regime answers (some with "not from any status"). */

@@ -34,7 +34,7 @@ import {
   ConsentStateConflict,
   PsuMismatch,
 } from './errors.ts';
-import { isAwaiting, isEnded, isExpiredStatus, regimeOf } from './regimes/index.ts';
+import { isActive, isAwaiting, isEnded, isExpiredStatus, regimeOf } from './regimes/index.ts';
 import type { CoreIntent } from './regime.ts';
 import type {
   AccountAccess,
@@ -243,6 +243,27 @@ export function transition(
     throw new ConsentExpired(consent.id, consent.status, intent, consent.expiresAt);
   }
   return statusChange(consent, intent, ctx, options.actor, options.set ?? {}, options.reason);
+}
+
+/**
+ * A longer validity for an active consent (Open Finance Brasil extends): new expiresAt / validUntil and
+ * the type's details (its record of extensions), no status change. ConsentExpired once it has expired,
+ * ConsentStateConflict when it is not active.
+ */
+export function extendValidity(
+  consent: Consent,
+  extension: { expiresAt: Date; validUntil: string; details: Record<string, unknown> },
+  ctx: ChangeContext,
+): ConsentChange {
+  if (isExpiredNow(consent, ctx.now) || isExpiredStatus(consent.status)) {
+    throw new ConsentExpired(consent.id, consent.status, 'extendValidity', consent.expiresAt);
+  }
+  if (!isActive(consent.status)) throw new ConsentStateConflict(consent.id, consent.status, 'extendValidity');
+  return fieldChange(consent, ctx, {
+    expiresAt: new Date(extension.expiresAt.getTime()),
+    validUntil: extension.validUntil,
+    details: structuredClone(extension.details),
+  });
 }
 
 /** A new authorisation sub-resource in scaStatus `started`; only while the consent is awaiting. */

@@ -13,7 +13,8 @@ import type { AssentConfig, ClientConfig } from '../../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { SigningJwks } from './keys.ts';
 
-export const API_SCOPES = ['accountinformation', 'backoffice:read', 'backoffice:revoke', 'consent:validate'] as const;
+/** `consents`: the Open Finance Brasil Consents API (client_credentials) */
+export const API_SCOPES = ['accountinformation', 'consents', 'backoffice:read', 'backoffice:revoke', 'consent:validate'] as const;
 
 /** The consent binding of authorization requests (see ./consent-binding.ts). */
 export interface AuthorizationConsentCheck {

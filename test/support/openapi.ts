@@ -99,10 +99,12 @@ export function checkResponse(specPath: string | URL, path: string, method: stri
       ? { valid: true, errors: [], template: route.template }
       : { valid: false, errors: [`status ${status} has no body in the spec, got ${JSON.stringify(body).slice(0, 200)}`], template: route.template };
   }
-  const media = content['application/json'] as Json | undefined;
-  if (!media?.schema) return { valid: false, errors: [`status ${status} has no application/json schema`], template: route.template };
+  // `application/json`, or with parameters (Open Finance Brasil: `application/json; charset=utf-8`)
+  const mediaType = Object.keys(content).find((k) => k === 'application/json') ?? Object.keys(content).find((k) => k.startsWith('application/json;'));
+  const media = mediaType ? (content[mediaType] as Json | undefined) : undefined;
+  if (!mediaType || !media?.schema) return { valid: false, errors: [`status ${status} has no application/json schema`], template: route.template };
 
-  const schemaPointer = `${pointer}/content/${pointerEscape('application/json')}/schema`;
+  const schemaPointer = `${pointer}/content/${pointerEscape(mediaType)}/schema`;
   let validate = spec.compiled.get(schemaPointer);
   if (!validate) {
     validate = spec.ajv.compile({ $ref: `${spec.id}${schemaPointer}` });

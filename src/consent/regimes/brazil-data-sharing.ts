@@ -21,6 +21,7 @@
  *   A caller may record a more precise rejection with the move (a CPF mismatch at approval is a denial
  *   by the bank: ASPSP, INTERNAL_SECURITY_REASON).
  */
+import { validateBrDataSharingRequest } from '../br-validation.ts';
 import { defineRegime } from '../regime.ts';
 import type { Rejection } from '../types.ts';
 
@@ -51,5 +52,5 @@ export const brazilDataSharing = defineRegime({
   active: ['AUTHORISED'],
   ended: ['REJECTED'],
   expired: [],
-  consentTypes: { 'br-data-sharing': {} },
+  consentTypes: { 'br-data-sharing': { validate: validateBrDataSharingRequest } },
 });

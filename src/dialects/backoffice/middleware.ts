@@ -3,11 +3,11 @@
  * dialect's error handler, internal-client authentication per scope, and the JSON body reader. Each
  * either passes or throws an error that errors.ts renders.
  */
-import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
 import { dialectErrorHandler, sendRendered } from '../../http/dialect-errors.ts';
+import { bodyError, jsonBodyParser, type JsonBodyErrors } from '../../http/json-body.ts';
 import { BackofficeError, renderError, renderInternalError, type RenderedError } from './errors.ts';
 
 /** What the dialect keeps on ctx.state. */
@@ -30,7 +30,7 @@ export function dialectErrors(log: Logger): Middleware {
   return dialectErrorHandler(log, {
     dialect: 'backoffice',
     render: (err, ctx) => renderError(err, boState(ctx).requiredScope),
-    badRequest: (err) => renderError(bodyError(err)),
+    badRequest: (err) => renderError(bodyError(err, BODY_ERRORS)),
     internal: renderInternalError,
   });
 }
@@ -68,33 +68,11 @@ export function authenticateInternal(oauth: OAuthService, scope: 'backoffice:rea
  * too large body 400 / 413 (through dialectErrors). The parsed body is ctx.request.body.
  */
 export function jsonBody(limit: number): Middleware {
-  const parse = bodyParser({
-    enableTypes: ['json'],
-    jsonStrict: true,
-    jsonLimit: limit,
-    encoding: 'utf-8',
-    onError: (err) => {
-      throw bodyError(err);
-    },
-  });
-  return async (ctx, next) => {
-    if (!isJson(ctx.get('content-type'))) throw new BackofficeError('unsupportedMediaType');
-    await parse(ctx, next);
-  };
+  return jsonBodyParser(limit, BODY_ERRORS);
 }
 
-/** raw-body / co-body failures (their status tells which) as the dialect's errors. */
-function bodyError(err: unknown): BackofficeError {
-  const status = (err as { status?: unknown })?.status;
-  // raw-body stops reading at the limit: the rest of the request cannot be parsed, close the connection
-  if (status === 413) return new BackofficeError('bodyTooLarge', undefined, { Connection: 'close' });
-  if (status === 415) return new BackofficeError('unsupportedMediaType');
-  return new BackofficeError('invalidBody', 'the body is not a valid JSON object');
-}
-
-function isJson(header: string): boolean {
-  const [type, ...params] = header.split(';').map((p) => p.trim().toLowerCase());
-  if (type !== 'application/json') return false;
-  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
-  return charset === undefined || charset === 'utf-8' || charset === 'utf8';
-}
+const BODY_ERRORS: JsonBodyErrors = {
+  unsupportedMediaType: () => new BackofficeError('unsupportedMediaType'),
+  tooLarge: (headers) => new BackofficeError('bodyTooLarge', undefined, headers),
+  invalid: () => new BackofficeError('invalidBody', 'the body is not a valid JSON object'),
+};
