@@ -46,7 +46,7 @@ interface MessageOptions {
   claims?: Record<string, unknown>;
   omit?: string[];
   header?: Record<string, unknown>;
-  key?: CryptoKey;
+  key?: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
   alg?: string;
 }
 function message({ claims = {}, omit = [], header = {}, key = tpp.privateKey, alg = 'PS256' }: MessageOptions = {}): Promise<string> {
