@@ -63,6 +63,8 @@ export const customerSchema = z
     name: z.string().min(1),
     /** Brazil: CPF of the customer */
     document: z.string().optional(),
+    /** Brazil: the CNPJs of the companies the customer may act for */
+    companies: z.array(z.string().min(1)).optional(),
     accounts: z.array(customerAccountSchema).min(1),
   })
   .strict();

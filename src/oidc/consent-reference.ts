@@ -3,7 +3,7 @@
  * the first that finds a reference wins. Built in:
  *  - `consent_id=<id>` (a request parameter, also inside a request object)
  *  - `acr_values=… consentId:<id> consentAuthorisationId:<id>` (the Open Payments `scaOAuth` link form)
- * Later dialects add theirs (Open Finance Brasil: the `consent:<id>` scope).
+ *  - `scope=openid consent:<id> …` (Open Finance Brasil: a dynamic scope naming the consent)
  */
 export interface ConsentReference {
   consentId: string;
@@ -32,7 +32,19 @@ export const fromAcrValues: ConsentReferenceResolver = (params) => {
   return authorisationId && ID.test(authorisationId) ? { consentId, authorisationId } : { consentId };
 };
 
-export const DEFAULT_RESOLVERS: readonly ConsentReferenceResolver[] = [fromConsentIdParam, fromAcrValues];
+/** `consent:` followed by the id, as a dynamic scope (see CONSENT_SCOPE in ./provider.ts). */
+export const CONSENT_SCOPE_PREFIX = 'consent:';
+export const CONSENT_SCOPE = /^consent:[A-Za-z0-9._:-]{1,128}$/;
+
+export const fromConsentScope: ConsentReferenceResolver = (params) => {
+  const scope = params.scope;
+  if (typeof scope !== 'string') return undefined;
+  const named = scope.split(' ').filter((s) => CONSENT_SCOPE.test(s));
+  // exactly one consent per authorization
+  return named.length === 1 ? { consentId: named[0]!.slice(CONSENT_SCOPE_PREFIX.length) } : undefined;
+};
+
+export const DEFAULT_RESOLVERS: readonly ConsentReferenceResolver[] = [fromConsentIdParam, fromAcrValues, fromConsentScope];
 
 export function resolveConsentReference(
   params: Readonly<Record<string, unknown>>,

@@ -12,6 +12,10 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { AssentConfig, ClientConfig } from '../../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { SigningJwks } from './keys.ts';
+import { BR_DATA_GROUPS } from '../consent/br-permissions.ts';
+
+/** the resource scopes Open Finance Brasil permissions imply (per the spec's role/scope table) */
+const BR_RESOURCE_SCOPES = [...new Set(BR_DATA_GROUPS.flatMap((g) => g.scopes))];
 
 /** `consents`: the Open Finance Brasil Consents API (client_credentials) */
 export const API_SCOPES = ['accountinformation', 'consents', 'backoffice:read', 'backoffice:revoke', 'consent:validate'] as const;
@@ -79,7 +83,9 @@ export function createProvider(options: ProviderOptions): Provider {
       long: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
       short: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
     },
-    scopes: ['openid', 'offline_access', ...API_SCOPES],
+    scopes: ['openid', 'offline_access', ...API_SCOPES, ...BR_RESOURCE_SCOPES],
+    // Open Finance Brasil's `consent:{consentId}` is read from the request's scope by the consent binding
+    // (./consent-reference.ts); oidc-provider 9 grants only the static scopes, the tokens carry consent_id.
     claims: { openid: ['sub'] },
     extraClientMetadata: { properties: ['urn:assent:internal'] },
     clientAuthMethods: fapi2

@@ -12,6 +12,8 @@ export interface Psu {
   name: string;
   /** Brazil: CPF/CNPJ */
   document?: string;
+  /** Brazil: CNPJs of the companies the customer acts for */
+  companies?: string[];
 }
 
 export interface PsuAccount {
@@ -64,5 +66,11 @@ export class ConfigPsuDirectory implements PsuDirectory {
 }
 
 function toPsu(c: CustomerConfig): Psu {
-  return { id: c.id, username: c.username, name: c.name, ...(c.document ? { document: c.document } : {}) };
+  return {
+    id: c.id,
+    username: c.username,
+    name: c.name,
+    ...(c.document ? { document: c.document } : {}),
+    ...(c.companies ? { companies: [...c.companies] } : {}),
+  };
 }

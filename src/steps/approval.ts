@@ -132,6 +132,8 @@ export class Approvals {
             psuId: pending.psu.id,
             ...(pending.reference.authorisationId ? { authorisationId: pending.reference.authorisationId } : {}),
             reason: err.description,
+            // a rejection the step names is the bank's decision, not the customer's
+            ...(err.rejection ? { rejection: err.rejection, actor: 'ASPSP' as const } : {}),
           })
           .catch(() => pending.consent);
         return { approved: false, consent: denied, result: { error: 'access_denied', error_description: err.description } };

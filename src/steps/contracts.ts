@@ -6,7 +6,7 @@
  *
  * Both the browser approval page and the WSO2-compatible retrieve/persist API run these same steps.
  */
-import type { Consent, ConsentType, GrantedAccount } from '../consent/types.ts';
+import type { Consent, ConsentType, GrantedAccount, Rejection } from '../consent/types.ts';
 import type { Psu, PsuAccount } from '../psu/directory.ts';
 
 export type Locale = 'en' | 'pt-BR';
@@ -133,9 +133,12 @@ export class StepError extends Error {
   readonly code: StepErrorCode;
   /** safe to show to the customer and the caller */
   readonly description: string;
-  constructor(code: StepErrorCode, description: string) {
+  /** access_denied: what the consent records instead of its regime's default (regimes with a rejection) */
+  readonly rejection?: Rejection;
+  constructor(code: StepErrorCode, description: string, options: { rejection?: Rejection } = {}) {
     super(`${code}: ${description}`);
     this.code = code;
     this.description = description;
+    if (options.rejection) this.rejection = options.rejection;
   }
 }

@@ -13,6 +13,7 @@ import { StepError, type PersistContext, type PersistStep, type RetrievalStep } 
 /** The priorities of the default steps; custom steps pick others (e.g. 150 runs between the first two). */
 export const DEFAULT_PRIORITIES = {
   psuMatch: 50,
+  brDocumentMatch: 60,
   accounts: 100,
   permissions: 200,
   basicData: 300,
@@ -124,6 +125,28 @@ export const psuMatchStep = {
   },
 } satisfies PersistStep;
 
+/**
+ * An Open Finance Brasil consent names its customer by CPF (loggedUser) and, for a company, by CNPJ
+ * (businessEntity): only that customer, acting for that company, may approve it. Anyone else gets
+ * access_denied and the consent is REJECTED by the bank (ASPSP, INTERNAL_SECURITY_REASON).
+ */
+export const brDocumentMatchStep = {
+  id: 'assent.br-document-match',
+  priority: DEFAULT_PRIORITIES.brDocumentMatch,
+  consentTypes: ['br-data-sharing'],
+  run(ctx) {
+    const details = ctx.consent.details as { loggedUser?: { document?: { identification?: unknown } }; businessEntity?: { document?: { identification?: unknown } } } | undefined;
+    const cpf = details?.loggedUser?.document?.identification;
+    const cnpj = details?.businessEntity?.document?.identification;
+    const reject = (additionalInformation: string) =>
+      new StepError('access_denied', 'This request is for another customer.', {
+        rejection: { rejectedBy: 'ASPSP', reason: { code: 'INTERNAL_SECURITY_REASON', additionalInformation } },
+      });
+    if (typeof cpf !== 'string' || ctx.psu.document !== cpf) throw reject('O CPF do cliente não corresponde ao consentimento');
+    if (typeof cnpj === 'string' && !(ctx.psu.companies ?? []).includes(cnpj)) throw reject('O cliente não representa a empresa do consentimento');
+  },
+} satisfies PersistStep;
+
 export const validateAccountsStep = {
   id: 'assent.validate-accounts',
   priority: DEFAULT_PRIORITIES.validateAccounts,
@@ -183,5 +206,5 @@ export function storeDecisionStep(decisions: ConsentDecisions): PersistStep {
 export const defaultRetrievalSteps: readonly RetrievalStep[] = [accountsStep, permissionsStep, basicDataStep];
 
 export function defaultPersistSteps(decisions: ConsentDecisions): PersistStep[] {
-  return [psuMatchStep, validateAccountsStep, storeDecisionStep(decisions)];
+  return [psuMatchStep, brDocumentMatchStep, validateAccountsStep, storeDecisionStep(decisions)];
 }

@@ -201,8 +201,9 @@ export async function decideWithoutBrowser(
   const action = /action="([^"]+\/decision)"/.exec(html)?.[1];
   assert.ok(action, 'no consent form');
   const form = new URLSearchParams({ decision, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! });
-  for (const m of html.matchAll(/<input[^>]*name="accounts"[^>]*>/g)) {
-    if (/\schecked/.test(m[0])) form.append('accounts', /value="([^"]+)"/.exec(m[0])![1]!);
+  const offered = [...html.matchAll(/<input[^>]*name="accounts"[^>]*>/g)].map((m) => m[0]);
+  for (const input of offered) {
+    if (/\schecked/.test(input)) form.append('accounts', /value="([^"]+)"/.exec(input)![1]!);
   }
   res = await jar.fetch(new URL(action, server.url).href, {
     method: 'POST',
@@ -210,6 +211,6 @@ export async function decideWithoutBrowser(
     body: form.toString(),
   });
   const back = await follow();
-  assert.ok(back, `did not get back to the TPP (last status ${res.status})`);
+  assert.ok(back, `did not get back to the TPP (last status ${res.status}): ${back ? "" : (await res.text()).replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 600)}`);
   return new URL(back);
 }

@@ -91,7 +91,9 @@ export function brazilRouter(deps: BrazilDeps): Router {
       {
         clientId,
         type: 'br-data-sharing',
-        access: {},
+        // the data groups name no accounts: the customer confirms which of theirs on approval (the
+        // consent's linked resources, grantedAccounts)
+        access: { allPsd2: 'allAccounts' },
         recurringIndicator: true,
         validUntil: expiresAt.toISOString().slice(0, 10),
         expiresAt,
