@@ -149,7 +149,7 @@ const mapping = consentMapping(protector);
 
 try {
   const server = (await db.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
-  const serverName = server.ferretdbVersion ? `FerretDB ${server.ferretdbVersion} (SQLite backend), wire version ${server.version}` : `MongoDB ${server.version}`;
+  const serverName = server.ferretdbVersion ? `FerretDB ${server.ferretdbVersion} (${process.env.ASSENT_FERRETDB_BACKEND ?? 'unknown'} backend), wire version ${server.version}` : `MongoDB ${server.version}`;
   await repo.ensureIndexes();
 
   // seed

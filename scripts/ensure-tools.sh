@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes the real test dependencies available on a fresh machine of this kind:
 # Node 24 (from the npm registry, through the project's own `node` devDependency),
-# Debian's redis-server and chromium, and FerretDB v1.24.2 built from the Go module proxy.
+# Debian's redis-server, postgresql (FerretDB's backend) and chromium, and FerretDB v1.24.2 built from
+# the Go module proxy.
 # Idempotent: each step is skipped when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,13 +33,23 @@ if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null; then
   log "installing redis-server"; apt_install redis-server
 fi
 
+# PostgreSQL: FerretDB's backend for tests and benchmarks (not needed with a real MongoDB, nor with
+# ASSENT_FERRETDB_BACKEND=sqlite). Debian keeps the server programs in /usr/lib/postgresql/<v>/bin.
+have_postgres() {
+  { command -v initdb && command -v postgres; } >/dev/null 2>&1 && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null
+}
+if [ -z "${MONGODB_URI:-}" ] && [ "${ASSENT_FERRETDB_BACKEND:-postgresql}" = postgresql ] && ! have_postgres; then
+  log "installing postgresql"; apt_install postgresql
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
   log "installing chromium"; apt_install chromium
 fi
 
 if [ -z "${MONGODB_URI:-}" ] && [ ! -x "$FERRET_BIN" ]; then
   command -v go >/dev/null || { log "Go is needed to build FerretDB"; exit 1; }
-  log "building FerretDB $FERRET_VERSION (SQLite backend)"
+  log "building FerretDB $FERRET_VERSION"
   # `go install …@v1.24.2` cannot be used as is: the proxy refuses the module's version list
   # (needed for the deprecation check), and the module zip lacks build/version/version.txt,
   # without which the binary panics at start. So: fetch the exact version, add the file, build.

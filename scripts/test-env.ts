@@ -1,8 +1,9 @@
 /**
- * Runs a command with the real stores up: starts Debian's redis-server and FerretDB (SQLite backend)
- * on free loopback ports with throwaway data directories, exports REDIS_URL and MONGODB_URI, runs the
- * command, then stops both and removes their data. When REDIS_URL or MONGODB_URI is already set, that
- * store is used as given and not started (so a real MongoDB works too).
+ * Runs a command with the real stores up: starts Debian's redis-server and FerretDB on a throwaway
+ * PostgreSQL cluster (Debian's postgresql), each on a free loopback port with a throwaway data directory,
+ * exports REDIS_URL and MONGODB_URI, runs the command, then stops them all and removes their data.
+ * When REDIS_URL or MONGODB_URI is already set, that store is used as given and not started (so a real
+ * MongoDB works too). ASSENT_FERRETDB_BACKEND=sqlite runs FerretDB on SQLite instead (no PostgreSQL).
  *
  *   node scripts/test-env.ts -- node --test 'test/**\/*.test.ts'
  */
@@ -10,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFerretDb, startRedis, type RunningService } from '../test/support/services.ts';
+import { startFerretDb, startPostgres, startRedis, type RunningService } from '../test/support/services.ts';
 
 const separator = process.argv.indexOf('--');
 const command = separator === -1 ? process.argv.slice(2) : process.argv.slice(separator + 1);
@@ -23,7 +24,8 @@ const services: RunningService[] = [];
 const scratch = mkdtempSync(join(tmpdir(), 'assent-env-'));
 
 async function stopAll(): Promise<void> {
-  await Promise.allSettled(services.map((s) => s.stop()));
+  // Last started first: FerretDB before the PostgreSQL it uses.
+  for (const service of services.reverse()) await service.stop().catch(() => {});
   rmSync(scratch, { recursive: true, force: true });
 }
 
@@ -34,9 +36,18 @@ try {
     process.env.REDIS_URL = redis.url;
   }
   if (!process.env.MONGODB_URI) {
-    const ferret = await startFerretDb({ dir: join(scratch, 'ferretdb') });
+    const backend = process.env.ASSENT_FERRETDB_BACKEND ?? 'postgresql';
+    if (backend !== 'postgresql' && backend !== 'sqlite') throw new Error(`ASSENT_FERRETDB_BACKEND=${backend}: postgresql or sqlite`);
+    let postgresqlUrl: string | undefined;
+    if (backend === 'postgresql') {
+      const postgres = await startPostgres();
+      services.push(postgres);
+      postgresqlUrl = postgres.url;
+    }
+    const ferret = await startFerretDb({ dir: join(scratch, 'ferretdb'), ...(postgresqlUrl ? { postgresqlUrl } : {}) });
     services.push(ferret);
     process.env.MONGODB_URI = ferret.url;
+    process.env.ASSENT_FERRETDB_BACKEND = backend; // so benchmarks can name the store they ran on
   }
 } catch (err) {
   console.error('[test-env] could not start the stores:', err instanceof Error ? err.message : err);

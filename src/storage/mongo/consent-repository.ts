@@ -231,7 +231,13 @@ function assertPage(skip: number, limit: number): void {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be an integer >= 1, not ${limit}`);
 }
 
-/** MongoDB says 11000; FerretDB's SQLite backend reports a unique index hit on update as a generic error. */
+/**
+ * MongoDB says 11000; FerretDB reports a unique index hit on update as a generic error carrying its
+ * backend's message (SQLite: "UNIQUE constraint failed", PostgreSQL: SQLSTATE 23505).
+ */
 function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && (err.code === 11000 || /UNIQUE constraint failed/.test(err.message));
+  return (
+    err instanceof MongoServerError &&
+    (err.code === 11000 || /UNIQUE constraint failed|duplicate key value violates unique constraint/.test(err.message))
+  );
 }
