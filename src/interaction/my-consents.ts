@@ -19,7 +19,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import type { ConsentService } from '../application/consents.ts';
 import { ConsentNotFound, ConsentStateConflict } from '../consent/errors.ts';
-import { describeAccess } from '../consent/permissions.ts';
+import { describeConsent } from '../consent/describe.ts';
 import type { Consent } from '../consent/types.ts';
 import type { OAuthService } from '../oidc/oauth.ts';
 import type { PsuDirectory } from '../psu/directory.ts';
@@ -117,7 +117,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
       consents: page.items.map((c) => ({
         id: c.id,
         tppName: names.get(c.clientId) ?? c.clientId,
-        permissions: describeAccess(c.access, locale).map((p) => p.title),
+        permissions: describeConsent(c, locale).map((p) => p.title),
         since: c.history.find((h) => isActive(h.to))?.at ?? c.createdAt,
         until: c.validUntil,
         status: c.status,
@@ -173,7 +173,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
       consent: {
         id: consent.id,
         tppName: (await oauth.client(consent.clientId))?.name ?? consent.clientId,
-        permissions: describeAccess(consent.access, locale).map((p) => p.title),
+        permissions: describeConsent(consent, locale).map((p) => p.title),
         until: consent.validUntil,
       },
     });

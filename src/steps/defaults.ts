@@ -5,7 +5,7 @@
  * grant, or `rejected` + `failed`). Custom steps slot in around them by priority.
  */
 import type { AccountAccess, AccountReference, Consent, GrantedAccount } from '../consent/types.ts';
-import { describeAccess } from '../consent/permissions.ts';
+import { describeConsent } from '../consent/describe.ts';
 import { ConsentError, PsuMismatch } from '../consent/errors.ts';
 import type { PsuAccount } from '../psu/directory.ts';
 import { StepError, type PersistContext, type PersistStep, type RetrievalStep } from './contracts.ts';
@@ -89,7 +89,7 @@ export const permissionsStep = {
   id: 'assent.permissions',
   priority: DEFAULT_PRIORITIES.permissions,
   run(ctx) {
-    ctx.data.permissions = describeAccess(ctx.consent.access, ctx.locale).map((p) => ({
+    ctx.data.permissions = describeConsent(ctx.consent, ctx.locale).map((p) => ({
       uid: `${ctx.consent.id}:${p.code}`,
       code: p.code,
       title: p.title,

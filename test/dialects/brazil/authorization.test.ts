@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { clientAuth, makeSecretClient, pkce, postForm, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
-import { decideWithoutBrowser, exchangeCode, introspect, type StartedFlow } from '../../support/tpp.ts';
+import { CookieJar, decideWithoutBrowser, exchangeCode, introspect, type StartedFlow } from '../../support/tpp.ts';
 import { BALANCES, br, consentBody, consentsToken } from './helpers.ts';
 
 const ALICE = { username: 'alice', password: 'alice-demo' }; // CPF 52998224725 (config/demo/customers.json)
@@ -90,5 +90,39 @@ describe('consent:{consentId} authorization', () => {
     const ended = await pushed(consentId);
     assert.equal(ended.par.status, 400);
     assert.match(String(ended.par.json.error_description), /not awaiting/);
+  });
+
+  test('My consents lists it in Portuguese; the customer withdraws it: REJECTED (USER, CUSTOMER_MANUALLY_REVOKED), the token dies', async () => {
+    const consentId = await createConsent();
+    const flow = await pushed(consentId);
+    const back = await decideWithoutBrowser(server, flow, 'approve', ALICE);
+    const tokens = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
+    const accessToken = tokens.json.access_token as string;
+    assert.equal((await introspect(server, tpp, accessToken)).active, true);
+
+    const jar = new CookieJar();
+    const base = `${server.url}/my-consents`;
+    const pt = { 'accept-language': 'pt-BR' };
+    let html = await (await jar.fetch(base, { headers: pt })).text();
+    const csrf = () => /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    let res = await jar.fetch(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...pt },
+      body: new URLSearchParams({ ...ALICE, csrf: csrf() }).toString(),
+    });
+    assert.equal(res.status, 303);
+    html = await (await jar.fetch(base, { headers: pt })).text();
+    assert.match(html, /Saldos das contas/);
+    html = await (await jar.fetch(`${base}/${encodeURIComponent(consentId)}/revoke`, { headers: pt })).text();
+    res = await jar.fetch(`${base}/${encodeURIComponent(consentId)}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...pt },
+      body: new URLSearchParams({ csrf: csrf() }).toString(),
+    });
+    assert.equal(res.status, 303);
+    assert.equal((await introspect(server, tpp, accessToken)).active, false);
+    const read = await br(server, 'GET', `/consents/${consentId}`, { token });
+    assert.equal(read.body.data.status, 'REJECTED');
+    assert.deepEqual(read.body.data.rejection, { rejectedBy: 'USER', reason: { code: 'CUSTOMER_MANUALLY_REVOKED' } });
   });
 });
