@@ -63,13 +63,13 @@ function isRealDate(s: string): boolean {
   return !Number.isNaN(parsed.getTime()) && parsed.getUTCFullYear() === Number(year) && parsed.getUTCMonth() + 1 === Number(month) && parsed.getUTCDate() === Number(day);
 }
 
-const cpf = z.strictObject({
+export const brCpfDocument = z.strictObject({
   document: z.strictObject({
     identification: z.string().regex(/^\d{11}$/, 'must be 11 digits').refine(isValidCpf, 'is not a valid CPF (check digits)'),
     rel: z.literal('CPF', { error: 'must be CPF' }),
   }),
 });
-const cnpj = z.strictObject({
+export const brCnpjDocument = z.strictObject({
   document: z.strictObject({
     identification: z
       .string()
@@ -81,8 +81,8 @@ const cnpj = z.strictObject({
 
 export const brCreateConsentSchema = z.strictObject({
   data: z.strictObject({
-    loggedUser: cpf,
-    businessEntity: cnpj.optional(),
+    loggedUser: brCpfDocument,
+    businessEntity: brCnpjDocument.optional(),
     permissions: z
       .array(z.enum(BR_PERMISSIONS, { error: 'is not an Open Finance Brasil permission' }))
       .min(1)
@@ -94,8 +94,8 @@ export const brCreateConsentSchema = z.strictObject({
 
 export const brExtendConsentSchema = z.strictObject({
   data: z.strictObject({
-    loggedUser: cpf,
-    businessEntity: cnpj.optional(),
+    loggedUser: brCpfDocument,
+    businessEntity: brCnpjDocument.optional(),
     expirationDateTime: dateTime.optional(),
   }),
 });
@@ -182,7 +182,7 @@ function expiryRule(expirationDateTime: string | undefined, now: Date): BrRuleVi
   return undefined;
 }
 
-function issuesOf(error: z.ZodError, body: unknown): ValidationIssue[] {
+export function issuesOf(error: z.ZodError, body: unknown): ValidationIssue[] {
   return error.issues.map((issue) => {
     const path = jsonPath(issue.path);
     if (issue.code === 'unrecognized_keys') {

@@ -5,12 +5,16 @@
 
 import type { BERLIN_GROUP_STATUSES } from './regimes/berlin-group.ts';
 import type { BR_DATA_SHARING_STATUSES } from './regimes/brazil-data-sharing.ts';
+import type { BR_PAYMENT_STATUSES } from './regimes/brazil-payment.ts';
 
 /**
  * Every status of every consent regime (./regimes/: the vocabularies are disjoint, each regime has its
  * own state graph). The list of values is CONSENT_STATUSES in ./regimes/index.ts.
  */
-export type ConsentStatus = (typeof BERLIN_GROUP_STATUSES)[number] | (typeof BR_DATA_SHARING_STATUSES)[number];
+export type ConsentStatus =
+  | (typeof BERLIN_GROUP_STATUSES)[number]
+  | (typeof BR_DATA_SHARING_STATUSES)[number]
+  | (typeof BR_PAYMENT_STATUSES)[number];
 
 export const SCA_STATUSES = [
   'received',

@@ -1,16 +1,23 @@
 /**
  * Every consent regime Assent speaks, and the questions the generic machinery asks about a status or a
- * consent type. A status belongs to exactly one regime (the vocabularies are disjoint), so a status alone
- * says whether it is awaiting, active or ended.
+ * consent type. A status means the same kind (awaiting, active, ended, expired) in every regime that has it
+ * (Open Finance Brasil's data-sharing and payment consents share AWAITING_AUTHORISATION, AUTHORISED and
+ * REJECTED; checked here at import), so a status alone says whether it is awaiting, active or ended.
  */
 import type { Regime } from '../regime.ts';
 import type { ConsentStatus, ConsentType } from '../types.ts';
 import { berlinGroup } from './berlin-group.ts';
 import { brazilDataSharing } from './brazil-data-sharing.ts';
+import { brazilPayment } from './brazil-payment.ts';
 
-export { berlinGroup, brazilDataSharing };
+export { berlinGroup, brazilDataSharing, brazilPayment };
 
-export const REGIMES: readonly Regime<ConsentStatus>[] = [berlinGroup, brazilDataSharing] as readonly Regime<string>[] as readonly Regime<ConsentStatus>[];
+export const REGIMES: readonly Regime<ConsentStatus>[] = [berlinGroup, brazilDataSharing, brazilPayment] as readonly Regime<string>[] as readonly Regime<ConsentStatus>[];
+
+function kindOf(regime: Regime<ConsentStatus>, status: ConsentStatus): string {
+  const kind = regime.awaiting.includes(status) ? 'awaiting' : regime.active.includes(status) ? 'active' : 'ended';
+  return regime.expired.includes(status) ? `${kind} (expired)` : kind;
+}
 
 const BY_TYPE = new Map<ConsentType, Regime<ConsentStatus>>();
 const BY_STATUS = new Map<ConsentStatus, Regime<ConsentStatus>>();
@@ -20,8 +27,11 @@ for (const regime of REGIMES) {
     BY_TYPE.set(type, regime);
   }
   for (const status of regime.statuses) {
-    if (BY_STATUS.has(status)) throw new Error(`status ${status} claimed by regimes ${BY_STATUS.get(status)!.id} and ${regime.id}`);
-    BY_STATUS.set(status, regime);
+    const earlier = BY_STATUS.get(status);
+    if (earlier && kindOf(earlier, status) !== kindOf(regime, status)) {
+      throw new Error(`status ${status} means ${kindOf(earlier, status)} in regime ${earlier.id} but ${kindOf(regime, status)} in ${regime.id}`);
+    }
+    if (!earlier) BY_STATUS.set(status, regime);
   }
 }
 
@@ -59,15 +69,15 @@ export function isExpiredStatus(status: ConsentStatus): boolean {
 }
 
 /** Every status of every regime. */
-export const CONSENT_STATUSES: readonly ConsentStatus[] = REGIMES.flatMap((r) => r.statuses);
+export const CONSENT_STATUSES: readonly ConsentStatus[] = [...new Set(REGIMES.flatMap((r) => r.statuses))];
 
 /** Every awaiting status of every regime (storage queries: the sweeper's stale consents). */
-export const AWAITING_STATUSES: readonly ConsentStatus[] = REGIMES.flatMap((r) => r.awaiting);
+export const AWAITING_STATUSES: readonly ConsentStatus[] = [...new Set(REGIMES.flatMap((r) => r.awaiting))];
 /** Every active status of every regime. */
-export const ACTIVE_STATUSES: readonly ConsentStatus[] = REGIMES.flatMap((r) => r.active);
+export const ACTIVE_STATUSES: readonly ConsentStatus[] = [...new Set(REGIMES.flatMap((r) => r.active))];
 /** Every ended status of every regime. */
-export const ENDED_STATUSES: readonly ConsentStatus[] = REGIMES.flatMap((r) => r.ended);
+export const ENDED_STATUSES: readonly ConsentStatus[] = [...new Set(REGIMES.flatMap((r) => r.ended))];
 /** Every status of every regime that means "ended by the clock". */
-export const EXPIRED_STATUSES: readonly ConsentStatus[] = REGIMES.flatMap((r) => r.expired);
+export const EXPIRED_STATUSES: readonly ConsentStatus[] = [...new Set(REGIMES.flatMap((r) => r.expired))];
 /** Not ended yet: what the clock can still end (the sweeper's expiry). */
 export const OPEN_STATUSES: readonly ConsentStatus[] = [...AWAITING_STATUSES, ...ACTIVE_STATUSES];

@@ -8,7 +8,7 @@ import { CONSENT_STATUSES } from '../../consent/regimes/index.ts';
 import { CONSENT_TYPES, type Actor, type ConsentStatus, type ConsentType } from '../../consent/types.ts';
 
 /** ConsentAuthorizationStatusEnum values we produce. */
-export type SpecStatus = 'AWAITING_AUTHORISATION' | 'AUTHORISED' | 'REJECTED' | 'REVOKED' | 'EXPIRED';
+export type SpecStatus = 'AWAITING_AUTHORISATION' | 'AUTHORISED' | 'REJECTED' | 'REVOKED' | 'EXPIRED' | 'CONSUMED';
 /** ConsentTypesEnum values we produce (no ENROLLMENT: Assent has no enrollment consents). */
 export type SpecType = 'DATA_SHARING' | 'PAYMENT';
 /** RevokedByEnum / RejectedByEnum */
@@ -26,6 +26,8 @@ export const SPEC_STATUS: Readonly<Record<ConsentStatus, SpecStatus>> = {
   AWAITING_AUTHORISATION: 'AWAITING_AUTHORISATION',
   AUTHORISED: 'AUTHORISED',
   REJECTED: 'REJECTED',
+  // Open Finance Brasil payment consents: used up by their payment
+  CONSUMED: 'CONSUMED',
 };
 
 export const SPEC_TYPE: Readonly<Record<ConsentType, SpecType>> = {
