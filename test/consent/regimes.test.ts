@@ -66,14 +66,15 @@ describe('consent regimes', () => {
     }
     assert.deepEqual([...AWAITING_STATUSES].sort(), ['AWAITING_AUTHORISATION', 'received']);
     assert.deepEqual([...ACTIVE_STATUSES].sort(), ['AUTHORISED', 'valid']);
-    assert.deepEqual([...ENDED_STATUSES].sort(), ['REJECTED', 'expired', 'rejected', 'revokedByPsu', 'terminatedByTpp']);
-    assert.deepEqual(REGIMES.map((r) => r.id), ['berlin-group', 'br-data-sharing']);
+    assert.deepEqual([...ENDED_STATUSES].sort(), ['CONSUMED', 'REJECTED', 'expired', 'rejected', 'revokedByPsu', 'terminatedByTpp']);
+    assert.deepEqual(REGIMES.map((r) => r.id), ['berlin-group', 'br-data-sharing', 'br-payment']);
   });
 
   it('maps consent types to their regime and refuses a type no regime claims', () => {
     assert.equal(regimeOf('accounts').id, 'berlin-group');
     assert.equal(regimeOf('br-data-sharing').id, 'br-data-sharing');
-    assert.throws(() => regimeOf('br-payment'), /no consent regime handles consent type br-payment/);
+    assert.equal(regimeOf('br-payment').id, 'br-payment');
+    assert.throws(() => regimeOf('unknown-type' as never), /no consent regime handles consent type unknown-type/);
   });
 
   it('derives the Brazilian graph from its moves', () => {
