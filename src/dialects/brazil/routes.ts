@@ -17,7 +17,7 @@ import type { Context, Middleware } from 'koa';
 import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
 import { BR_NO_EXPIRY, validateBrDataSharingRequest, validateBrExtension } from '../../consent/br-validation.ts';
-import { ConsentNotFound } from '../../consent/errors.ts';
+import { ConsentNotFound, ConsentStateConflict } from '../../consent/errors.ts';
 import { effectiveStatus } from '../../consent/state.ts';
 import type { Consent } from '../../consent/types.ts';
 import type { Logger } from '../../log.ts';
@@ -119,8 +119,23 @@ export function brazilRouter(deps: BrazilDeps): Router {
       if (consent.status !== 'REJECTED') await consents.get(consent.id);
       throw new BrError('alreadyRejected', 'the consent is already REJECTED');
     }
-    const after = await consents.terminateByTpp(consent, brState(ctx).clientId!);
-    if (after.status === 'REJECTED' && after.revision === consent.revision) {
+    let after: Consent | undefined;
+    let current = consent;
+    // concurrent DELETEs: a writer that lost every race waits for the winner's change to land, then
+    // answers from the stored status (REJECTED by the winner: already rejected)
+    for (let attempt = 0; after === undefined; attempt++) {
+      try {
+        after = await consents.terminateByTpp(current, brState(ctx).clientId!);
+      } catch (err) {
+        if (!(err instanceof ConsentStateConflict) || !err.lostRace || attempt >= 4) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 25 * (attempt + 1)));
+        const reread = await consents.get(consent.id);
+        if (!reread) throw new BrError('notFound');
+        if (reread.status === 'REJECTED') throw new BrError('alreadyRejected', 'the consent is already REJECTED');
+        current = reread;
+      }
+    }
+    if (after.status === 'REJECTED' && after.revision === current.revision) {
       throw new BrError('alreadyRejected', 'the consent is already REJECTED');
     }
     ctx.status = 204;

@@ -125,4 +125,24 @@ describe('consent:{consentId} authorization', () => {
     assert.equal(read.body.data.status, 'REJECTED');
     assert.deepEqual(read.body.data.rejection, { rejectedBy: 'USER', reason: { code: 'CUSTOMER_MANUALLY_REVOKED' } });
   });
+
+  async function authorised(): Promise<{ consentId: string; accessToken: string }> {
+    const consentId = await createConsent();
+    const flow = await pushed(consentId);
+    const back = await decideWithoutBrowser(server, flow, 'approve', ALICE);
+    const tokens = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
+    assert.equal(tokens.status, 200, tokens.text);
+    return { consentId, accessToken: tokens.json.access_token as string };
+  }
+
+  test('AUTHORISED past expirationDateTime: the sweeper rejects it (CONSENT_MAX_DATE_REACHED) and the token dies', async () => {
+    const { consentId, accessToken } = await authorised();
+    const repo = server.assent.stores.consents as unknown as { consents: { updateOne(f: unknown, u: unknown): Promise<unknown> } };
+    await repo.consents.updateOne({ _id: consentId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    assert.ok((await server.assent.consents.sweep()) >= 1);
+    assert.equal((await introspect(server, tpp, accessToken)).active, false);
+    const read = await br(server, 'GET', `/consents/${consentId}`, { token });
+    assert.equal(read.body.data.status, 'REJECTED');
+    assert.deepEqual(read.body.data.rejection, { rejectedBy: 'ASPSP', reason: { code: 'CONSENT_MAX_DATE_REACHED' } });
+  });
 });
