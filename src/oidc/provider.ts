@@ -11,7 +11,9 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AssentConfig, ClientConfig } from '../../config/schema.ts';
 import type { Logger } from '../log.ts';
+import type { OidcAdapterClass } from '../storage/oidc-adapter.ts';
 import type { SigningJwks } from './keys.ts';
+import { singleUseAdapter } from './single-use.ts';
 import { BR_DATA_GROUPS } from '../consent/br-permissions.ts';
 
 /** the resource scopes Open Finance Brasil permissions imply (per the spec's role/scope table) */
@@ -30,8 +32,8 @@ export interface AuthorizationConsentCheck {
 
 export interface ProviderOptions {
   config: AssentConfig;
-  /** an adapter class, constructed by oidc-provider once per model */
-  adapter: NonNullable<Configuration['adapter']>;
+  /** an adapter class, constructed by oidc-provider once per model (consume made single-use, ./single-use.ts) */
+  adapter: OidcAdapterClass;
   jwks: SigningJwks;
   cookieKeys: string[];
   log: Logger;
@@ -75,7 +77,8 @@ export function createProvider(options: ProviderOptions): Provider {
   const resource = apiResource(config);
 
   const configuration: Configuration = {
-    adapter: options.adapter,
+    // (cast: the library's types declare consume() as returning nothing; ours answers a boolean it ignores)
+    adapter: singleUseAdapter(options.adapter) as unknown as Configuration['adapter'],
     clients: config.clients.map((c) => clientMetadata(c, config.profile)) as unknown as Configuration['clients'],
     jwks: options.jwks as Configuration['jwks'],
     cookies: {

@@ -11,7 +11,10 @@
  * - `find` results go through the model's own `exp` check (with clockTolerance), so storage expiry is
  *   garbage collection, not the authority on validity;
  * - `consume(id)` on AuthorizationCode, RefreshToken, DeviceCode, BackchannelAuthenticationRequest,
- *   PushedAuthorizationRequest, PreAuthorizedCode sets `consumed` (epoch seconds) on the stored payload;
+ *   PushedAuthorizationRequest, PreAuthorizedCode sets `consumed` (epoch seconds) on the stored payload.
+ *   oidc-provider checks `consumed` on the copy it read earlier and ignores what consume returns, so two
+ *   parallel redemptions would both pass; ours answer whether this call won, and src/oidc/single-use.ts
+ *   turns a lost race into the OAuth error;
  * - `findByUid` only on Session, `findByUserCode` only on DeviceCode;
  * - `revokeByGrantId(grantId)` is called (concurrently) on the adapters of every grant-bearing token kind
  *   the client may hold; any one of those calls removes every token of that grant, whatever its kind.
@@ -79,8 +82,12 @@ export interface OidcAdapter {
   find(id: string): Promise<AdapterPayload | undefined>;
   findByUserCode(userCode: string): Promise<AdapterPayload | undefined>;
   findByUid(uid: string): Promise<AdapterPayload | undefined>;
-  /** Marks the item consumed (`consumed` = now in epoch seconds), keeping its other fields and expiry. No-op when unknown. */
-  consume(id: string): Promise<void>;
+  /**
+   * Marks the item consumed (`consumed` = now in epoch seconds), keeping its other fields and expiry, in one
+   * atomic step: true for the one call that consumed it, false when it was already consumed or is unknown
+   * (nothing changes then). Of any number of concurrent calls on one item, exactly one gets true.
+   */
+  consume(id: string): Promise<boolean>;
   destroy(id: string): Promise<void>;
   /** Removes every grant-bound item (of any kind, see GRANT_BOUND_MODELS) carrying `grantId`. */
   revokeByGrantId(grantId: string): Promise<void>;

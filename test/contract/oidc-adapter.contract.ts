@@ -194,26 +194,39 @@ export function oidcAdapterContract(name: string, makeFactory: MakeAdapterFactor
       }
     });
 
-    test('consume again, or of a payload that already has consumed, leaves one consumed value', async () => {
+    test('consume answers whether this call consumed it; a consumed item stays as it was', async () => {
       const adapter = await freshSpace();
       const id = uniqueId();
       await adapter('RefreshToken').upsert(id, samplePayload('RefreshToken'), 60);
-      await adapter('RefreshToken').consume(id);
-      await adapter('RefreshToken').consume(id);
-      const twice = await adapter('RefreshToken').find(id);
-      assert.equal(typeof twice?.consumed, 'number');
+      assert.equal(await adapter('RefreshToken').consume(id), true);
+      const once = await adapter('RefreshToken').find(id);
+      assert.equal(typeof once?.consumed, 'number');
+      assert.equal(await adapter('RefreshToken').consume(id), false, 'the second consume loses');
+      assert.deepEqual(await adapter('RefreshToken').find(id), once, 'and changes nothing');
 
       const stale = uniqueId();
       await adapter('AuthorizationCode').upsert(stale, { consumed: 1, jti: stale, after: 'x' }, 60);
-      await adapter('AuthorizationCode').consume(stale);
-      const found = await adapter('AuthorizationCode').find(stale);
-      assert.ok((found?.consumed as number) >= now() - 1);
-      assert.equal(found?.after, 'x');
+      assert.equal(await adapter('AuthorizationCode').consume(stale), false, 'stored as consumed already');
+      assert.deepEqual(await adapter('AuthorizationCode').find(stale), { consumed: 1, jti: stale, after: 'x' });
+
+      assert.equal(await adapter('AuthorizationCode').consume(uniqueId()), false, 'unknown');
 
       const empty = uniqueId();
       await adapter('PushedAuthorizationRequest').upsert(empty, {}, 60);
-      await adapter('PushedAuthorizationRequest').consume(empty);
+      assert.equal(await adapter('PushedAuthorizationRequest').consume(empty), true);
       assert.deepEqual(Object.keys((await adapter('PushedAuthorizationRequest').find(empty)) ?? {}), ['consumed']);
+    });
+
+    test('20 parallel consumes of one item: exactly one wins, for every consumable model', async () => {
+      const adapter = await freshSpace();
+      for (const model of CONSUMABLE_MODELS) {
+        for (let trial = 0; trial < 5; trial += 1) {
+          const id = uniqueId(model);
+          await adapter(model).upsert(id, samplePayload(model, { grantId: uniqueId('grant') }), 60);
+          const results = await Promise.all(Array.from({ length: 20 }, () => adapter(model).consume(id)));
+          assert.equal(results.filter(Boolean).length, 1, `${model} trial ${trial}: ${results.join(',')}`);
+        }
+      }
     });
 
     test('consume keeps the expiry and never brings back an expired or unknown item', async () => {

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import Provider from 'oidc-provider';
+import Provider, { type Configuration } from 'oidc-provider';
 import type { OidcAdapterClass } from '../../src/storage/oidc-adapter.ts';
 import { memoryAdapterClass } from '../../src/storage/memory/oidc-adapter.ts';
 import { redisAdapterClass } from '../../src/storage/redis/oidc-adapter.ts';
@@ -33,7 +33,7 @@ after(async () => {
 
 async function startProvider(Adapter: OidcAdapterClass): Promise<{ base: string; server: Server; errors: unknown[] }> {
   const provider = new Provider('http://127.0.0.1', {
-    adapter: Adapter,
+    adapter: Adapter as unknown as Configuration['adapter'], // consume() answers a boolean the library's types do not know
     clients: [
       {
         client_id: 'c1',

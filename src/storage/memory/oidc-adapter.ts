@@ -121,12 +121,15 @@ export class MemoryOidcStore {
     return this.#findByIndex(model, userCodeKey(model, userCode), 'userCode', userCode);
   }
 
-  consume(model: string, id: string): void {
+  /** true when this call consumed the item (synchronous, so atomic within the process) */
+  consume(model: string, id: string): boolean {
     const entry = this.#items.get(itemKey(model, id));
-    if (!isLive(entry, Date.now())) return;
+    if (!isLive(entry, Date.now())) return false;
     const payload = parse(entry.value);
+    if (payload.consumed !== undefined) return false;
     payload.consumed = epochSeconds();
     entry.value = JSON.stringify(payload);
+    return true;
   }
 
   destroy(model: string, id: string): void {
@@ -245,8 +248,8 @@ export function memoryAdapterClass(
       return typeof userCode === 'string' ? store.findByUserCode(this.modelName, userCode) : undefined;
     }
 
-    async consume(id: string): Promise<void> {
-      store.consume(this.modelName, id);
+    async consume(id: string): Promise<boolean> {
+      return store.consume(this.modelName, id);
     }
 
     async destroy(id: string): Promise<void> {

@@ -41,20 +41,21 @@ const GRANT_INDEX_NEVER_MS = 100 * 365 * 24 * 3600 * 1000;
 const GRANT_PRUNE_GRACE_MS = 5 * 60 * 1000;
 
 /**
- * consume: sets "consumed" on the stored JSON object in place, keeping its TTL, without decoding it
- * (a cjson round trip would turn empty arrays into objects). The payload is JSON.stringify output, so
- * a top-level "consumed" written by an earlier consume is the last member: it is replaced; otherwise
- * the member is appended. A missing (or expired) key stays missing.
+ * consume: sets "consumed" on the stored JSON object in place, keeping its TTL, without re-encoding it
+ * (a cjson round trip would turn empty arrays into objects), and only when it is not consumed yet: the
+ * check and the write are one script, so of any number of concurrent calls exactly one returns 1. The
+ * payload is JSON.stringify output, so the member is appended. A missing (or expired) key stays missing.
  */
 const CONSUME_LUA = `
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 if string.sub(v, -1) ~= '}' then return redis.error_reply('ERR ' .. KEYS[1] .. ' does not hold a JSON object') end
+local decoded = cjson.decode(v)
+if type(decoded) ~= 'table' then return redis.error_reply('ERR ' .. KEYS[1] .. ' does not hold a JSON object') end
+if decoded['consumed'] ~= nil and decoded['consumed'] ~= cjson.null then return 0 end
 local member = '"consumed":' .. ARGV[1] .. '}'
-local out, n = string.gsub(v, '([,{])"consumed":%-?%d+%.?%d*}$', '%1' .. member)
-if n == 0 then
-  if v == '{}' then out = '{' .. member else out = string.sub(v, 1, -2) .. ',' .. member end
-end
+local out
+if v == '{}' then out = '{' .. member else out = string.sub(v, 1, -2) .. ',' .. member end
 redis.call('SET', KEYS[1], out, 'KEEPTTL')
 return 1
 `;
@@ -206,8 +207,8 @@ export function redisAdapterClass(
       );
     }
 
-    async consume(id: string): Promise<void> {
-      await consumeScript.run(client, [itemKey(this.modelName, id)], [epochSeconds()]);
+    async consume(id: string): Promise<boolean> {
+      return (await consumeScript.run(client, [itemKey(this.modelName, id)], [epochSeconds()])) === 1;
     }
 
     async destroy(id: string): Promise<void> {
