@@ -18,6 +18,7 @@ import { consentBinding } from './oidc/consent-binding.ts';
 import { ConsentService } from './application/consents.ts';
 import { ConfigPsuDirectory, type PsuDirectory } from './psu/directory.ts';
 import { Approvals } from './steps/approval.ts';
+import { DecisionGate } from './steps/decide-once.ts';
 import { defaultPersistSteps, defaultRetrievalSteps } from './steps/defaults.ts';
 import { loadStepPlugins } from './steps/loader.ts';
 import { persistPipeline, retrievalPipeline } from './steps/pipeline.ts';
@@ -106,6 +107,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
     const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage }, { timeZone: config.consent.bankTimeZone });
     const sign = await consentSigner(jwks, config.issuer);
+    const decisions = new DecisionGate(stores.decisionClaims, oauth);
 
     const csrf = new Csrf(cookieKeys[0]!);
     const routers: Router[] = [
@@ -115,6 +117,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       fsAuthorizeRouter({
         oauth,
         approvals,
+        decisions,
         sessionDataKeys,
         bodyLimitBytes: config.bodyLimitBytes,
         ...(config.internalApi ? { credentials: config.internalApi } : {}),
@@ -130,6 +133,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       interactionRouter({
         oauth,
         approvals,
+        decisions,
         directory,
         views,
         csrf,

@@ -12,6 +12,9 @@ import type { OidcAdapterClass } from './storage/oidc-adapter.ts';
 import type { UsageCounter } from './consent/usage.ts';
 import { MemoryUsageCounter } from './storage/memory/usage-counter.ts';
 import { RedisUsageCounter } from './storage/redis/usage-counter.ts';
+import type { DecisionClaims } from './storage/decision-claims.ts';
+import { MemoryDecisionClaims } from './storage/memory/decision-claims.ts';
+import { RedisDecisionClaims } from './storage/redis/decision-claims.ts';
 import { memoryAdapterClass } from './storage/memory/oidc-adapter.ts';
 import { redisAdapterClass } from './storage/redis/oidc-adapter.ts';
 import { MemoryConsentRepository } from './storage/memory/consent-repository.ts';
@@ -22,6 +25,8 @@ export type StoreState = 'up' | 'down' | 'embedded';
 
 export interface Stores {
   oidcAdapter: OidcAdapterClass;
+  /** one decision per interaction, shared by every instance */
+  decisionClaims: DecisionClaims;
   consents: ConsentRepository;
   /** consent usage counters (frequencyPerDay), shared by every instance on the same Redis */
   usage: UsageCounter;
@@ -51,6 +56,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
   let consents: ConsentRepository;
   let oidcAdapter: OidcAdapterClass;
   let usage: UsageCounter;
+  let decisionClaims: DecisionClaims;
 
   try {
     if (config.redis.url) {
@@ -65,10 +71,12 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       await redis.connect();
       oidcAdapter = redisAdapterClass(redis, { prefix: config.redis.prefix });
       usage = new RedisUsageCounter(redis, { prefix: config.redis.prefix });
+      decisionClaims = new RedisDecisionClaims(redis, config.redis.prefix);
     } else {
       embedded.push('Redis (sessions, interactions, codes, tokens, usage counters)');
       oidcAdapter = memoryAdapterClass();
       usage = new MemoryUsageCounter();
+      decisionClaims = new MemoryDecisionClaims();
     }
 
     if (config.mongodb.uri) {
@@ -101,6 +109,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
 
   return {
     oidcAdapter,
+    decisionClaims,
     consents,
     usage,
     ...(db ? { db } : {}),

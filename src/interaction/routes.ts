@@ -16,6 +16,7 @@ import type { OAuthService, InteractionInfo } from '../oidc/oauth.ts';
 import type { PsuDirectory } from '../psu/directory.ts';
 import { ApprovalError, type Approvals, type PendingApproval } from '../steps/approval.ts';
 import { StepError, type ConsentPageData, type Locale } from '../steps/contracts.ts';
+import type { DecisionGate, FinishOutcome } from '../steps/decide-once.ts';
 import type { Logger } from '../log.ts';
 import { Csrf } from './csrf.ts';
 import { negotiateLocale, translator } from './i18n.ts';
@@ -25,6 +26,8 @@ import type { SessionDataKeys } from './session-data-keys.ts';
 export interface InteractionDeps {
   oauth: OAuthService;
   approvals: Approvals;
+  /** one decision per interaction, whatever the races (shared with the retrieve/persist API) */
+  decisions: DecisionGate;
   directory: PsuDirectory;
   views: { render(name: string, context: object): string };
   csrf: Csrf;
@@ -49,7 +52,7 @@ export function renderErrorPage(
   views: InteractionDeps['views'],
   status: number,
   locale: Locale,
-  messageKey: 'error.expired' | 'error.unknown' | 'error.generic',
+  messageKey: 'error.expired' | 'error.unknown' | 'error.generic' | 'error.decided',
 ): void {
   const t = translator(locale);
   setPageHeaders(ctx);
@@ -58,7 +61,7 @@ export function renderErrorPage(
 }
 
 export function interactionRouter(deps: InteractionDeps): Router {
-  const { oauth, approvals, views, csrf, log } = deps;
+  const { oauth, approvals, decisions, views, csrf, log } = deps;
   const router = new Router({ prefix: '/interaction' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
 
@@ -71,7 +74,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
     } catch (err) {
       log.debug({ error: (err as Error).message, detail: (err as { error_description?: string }).error_description }, 'interaction not found for this browser');
       if (err instanceof oidcErrors.SessionNotFound || err instanceof oidcErrors.InvalidRequest) {
-        renderErrorPage(ctx, views, 400, localeOf(ctx), 'error.expired');
+        // the form sent again after the first submission finished the authorization: say so
+        const decided = typeof ctx.params.uid === 'string' && (await decisions.wasDecided(ctx.params.uid).catch(() => false));
+        renderErrorPage(ctx, views, decided ? 409 : 400, localeOf(ctx), decided ? 'error.decided' : 'error.expired');
         return undefined;
       }
       throw err;
@@ -119,18 +124,29 @@ export function interactionRouter(deps: InteractionDeps): Router {
     });
   }
 
-  /** An approval that can no longer happen ends the authorization with an OAuth error at the TPP. */
+  /** Sends the browser on after a decision: where the (first) decision sent it, or an "already decided" page. */
+  function respond(ctx: Context, interaction: InteractionInfo, outcome: FinishOutcome) {
+    if (outcome.kind === 'finished' || outcome.kind === 'followed') {
+      ctx.status = 303;
+      ctx.redirect(outcome.returnTo);
+      return;
+    }
+    const failed = outcome.kind === 'failed';
+    renderErrorPage(ctx, views, failed ? 503 : 409, localeOf(ctx, interaction), failed ? 'error.generic' : 'error.decided');
+  }
+
+  const consentUnavailable = {
+    error: 'access_denied',
+    error_description: 'the consent is no longer awaiting authorisation',
+  } as const;
+
+  /** An approval that can no longer happen ends the authorization with an OAuth error at the TPP (once). */
   async function endWith(ctx: Context, interaction: InteractionInfo, error: ApprovalError) {
     if (error.problem === 'login_required') {
       renderErrorPage(ctx, views, 400, localeOf(ctx, interaction), 'error.expired');
       return;
     }
-    const returnTo = await oauth.finishInteraction(interaction.uid, {
-      error: 'access_denied',
-      error_description: 'the consent is no longer awaiting authorisation',
-    });
-    ctx.status = 303;
-    ctx.redirect(returnTo);
+    respond(ctx, interaction, await decisions.finish(interaction, async () => consentUnavailable));
   }
 
   /** The pending approval, or — when it can no longer happen — the authorization ended and undefined. */
@@ -202,15 +218,25 @@ export function interactionRouter(deps: InteractionDeps): Router {
       return;
     }
     const selected = body.accounts === undefined ? [] : Array.isArray(body.accounts) ? body.accounts : [body.accounts];
-    const pending = await pendingOrEnd(ctx, interaction);
-    if (!pending) return;
+    const decision = { approved: decisionValue === 'approve', selectedAccountIds: selected };
+    // The claim comes first: a second submission must not even look at the consent the first is changing.
+    let pending: PendingApproval | undefined;
+    let outcome: FinishOutcome;
     try {
-      const outcome = await approvals.decide(pending, { approved: decisionValue === 'approve', selectedAccountIds: selected }, {}, locale);
-      const returnTo = await oauth.finishInteraction(interaction.uid, outcome.result);
-      ctx.status = 303;
-      ctx.redirect(returnTo);
+      outcome = await decisions.finish(interaction, async () => {
+        try {
+          pending = await approvals.pending(interaction);
+          return (await approvals.decide(pending, decision, {}, locale)).result;
+        } catch (err) {
+          if (err instanceof StepError && err.code === 'invalid_request') throw err; // the customer corrects the form
+          if (err instanceof ApprovalError && err.problem !== 'login_required') return consentUnavailable;
+          if (err instanceof StepError && err.code === 'consent_conflict') return consentUnavailable;
+          if (err instanceof StepError) return { error: 'temporarily_unavailable', error_description: err.description };
+          throw err;
+        }
+      });
     } catch (err) {
-      if (err instanceof StepError && err.code === 'invalid_request') {
+      if (err instanceof StepError && err.code === 'invalid_request' && pending) {
         const t = translator(locale);
         const message = err.description === 'Choose at least one account.' ? t('error.noAccount') : err.description;
         ctx.status = 400;
@@ -218,28 +244,19 @@ export function interactionRouter(deps: InteractionDeps): Router {
         return;
       }
       if (err instanceof ApprovalError) return endWith(ctx, interaction, err);
-      if (err instanceof StepError && err.code === 'consent_conflict') {
-        return endWith(ctx, interaction, new ApprovalError('consent_unavailable', err.description));
-      }
-      if (err instanceof StepError) {
-        const returnTo = await oauth.finishInteraction(interaction.uid, { error: 'temporarily_unavailable', error_description: err.description });
-        ctx.status = 303;
-        ctx.redirect(returnTo);
-        return;
-      }
       throw err;
     }
+    respond(ctx, interaction, outcome);
   });
 
   router.post('/:uid/abort', form, async (ctx) => {
     const interaction = await load(ctx);
     if (!interaction || !checkCsrf(ctx, interaction.uid)) return;
-    const returnTo = await oauth.finishInteraction(interaction.uid, {
+    const outcome = await decisions.finish(interaction, async () => ({
       error: 'access_denied',
       error_description: 'the customer cancelled the request',
-    });
-    ctx.status = 303;
-    ctx.redirect(returnTo);
+    }));
+    respond(ctx, interaction, outcome);
   });
 
   return router;

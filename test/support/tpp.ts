@@ -167,6 +167,59 @@ export async function seedConsent(server: TestServer, clientId: string) {
   });
 }
 
+/** A browser (cookie jar) on the consent page of a flow, with the decision form read from the page. */
+export interface ConsentPage {
+  jar: CookieJar;
+  /** absolute URL of the decision form */
+  action: string;
+  /** the form as the page pre-fills it (csrf, pre-selected accounts), without the decision */
+  form: URLSearchParams;
+}
+
+/** Follows same-origin redirects with the jar; returns the final response and the first URL outside Assent, if any. */
+export async function followRedirects(server: TestServer, jar: CookieJar, res: Response): Promise<{ res: Response; left?: string }> {
+  while (res.status === 303 || res.status === 302) {
+    const next = new URL(res.headers.get('location')!, server.url);
+    if (next.origin !== new URL(server.url).origin) return { res, left: next.href };
+    res = await jar.fetch(next.href);
+  }
+  return { res };
+}
+
+/** Logs in through Assent's own login page and stops on the consent page. */
+export async function openConsentPage(server: TestServer, flow: StartedFlow, user: { username: string; password: string } = ALICE): Promise<ConsentPage> {
+  const jar = new CookieJar();
+  let { res } = await followRedirects(server, jar, await jar.fetch(flow.link.href));
+  let html = await res.text();
+  const loginAction = /action="([^"]+\/login)"/.exec(html)?.[1];
+  assert.ok(loginAction, 'no login form');
+  res = await jar.fetch(new URL(loginAction, server.url).href, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...user, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! }).toString(),
+  });
+  ({ res } = await followRedirects(server, jar, res));
+  html = await res.text();
+  const action = /action="([^"]+\/decision)"/.exec(html)?.[1];
+  assert.ok(action, 'no consent form');
+  const form = new URLSearchParams({ csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! });
+  for (const m of html.matchAll(/<input[^>]*name="accounts"[^>]*>/g)) {
+    if (/\schecked/.test(m[0])) form.append('accounts', /value="([^"]+)"/.exec(m[0])![1]!);
+  }
+  return { jar, action: new URL(action, server.url).href, form };
+}
+
+/** Sends the consent page's form with `decision`; returns the response (not followed). */
+export function submitDecision(page: ConsentPage, decision: 'approve' | 'deny'): Promise<Response> {
+  const form = new URLSearchParams(page.form);
+  form.set('decision', decision);
+  return page.jar.fetch(page.action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
+}
+
 /**
  * The whole browser part over fetch, through Assent's own pages: login, then approve (with the
  * pre-selected accounts) or deny. Returns the URL the TPP is sent back to.
@@ -177,40 +230,8 @@ export async function decideWithoutBrowser(
   decision: 'approve' | 'deny' = 'approve',
   user: { username: string; password: string } = ALICE,
 ): Promise<URL> {
-  const jar = new CookieJar();
-  let res = await jar.fetch(flow.link.href);
-  const follow = async (): Promise<string> => {
-    while (res.status === 303 || res.status === 302) {
-      const next = new URL(res.headers.get('location')!, server.url);
-      if (next.origin !== new URL(server.url).origin) return next.href;
-      res = await jar.fetch(next.href);
-    }
-    return '';
-  };
-  await follow();
-  let html = await res.text();
-  const loginAction = /action="([^"]+\/login)"/.exec(html)?.[1];
-  assert.ok(loginAction, 'no login form');
-  res = await jar.fetch(new URL(loginAction, server.url).href, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ ...user, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! }).toString(),
-  });
-  await follow();
-  html = await res.text();
-  const action = /action="([^"]+\/decision)"/.exec(html)?.[1];
-  assert.ok(action, 'no consent form');
-  const form = new URLSearchParams({ decision, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! });
-  const offered = [...html.matchAll(/<input[^>]*name="accounts"[^>]*>/g)].map((m) => m[0]);
-  for (const input of offered) {
-    if (/\schecked/.test(input)) form.append('accounts', /value="([^"]+)"/.exec(input)![1]!);
-  }
-  res = await jar.fetch(new URL(action, server.url).href, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
-  });
-  const back = await follow();
-  assert.ok(back, `did not get back to the TPP (last status ${res.status}): ${back ? "" : (await res.text()).replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 600)}`);
-  return new URL(back);
+  const page = await openConsentPage(server, flow, user);
+  const { res, left } = await followRedirects(server, page.jar, await submitDecision(page, decision));
+  assert.ok(left, `did not get back to the TPP (last status ${res.status}): ${left ? '' : (await res.text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 600)}`);
+  return new URL(left);
 }

@@ -20,6 +20,7 @@ import { z } from 'zod';
 import type { OAuthService } from '../../oidc/oauth.ts';
 import { ApprovalError, type Approvals, type PendingApproval } from '../../steps/approval.ts';
 import { StepError } from '../../steps/contracts.ts';
+import type { DecisionGate } from '../../steps/decide-once.ts';
 import type { SessionDataKeys } from '../../interaction/session-data-keys.ts';
 import { negotiateLocale } from '../../interaction/i18n.ts';
 import { sendFsError as send } from './errors.ts';
@@ -28,6 +29,8 @@ import { basicAuth, type BasicCredentials } from './auth.ts';
 export interface FsAuthorizeDeps {
   oauth: OAuthService;
   approvals: Approvals;
+  /** one decision per interaction (shared with the approval page) */
+  decisions: DecisionGate;
   sessionDataKeys: SessionDataKeys;
   credentials?: BasicCredentials;
   bodyLimitBytes: number;
@@ -127,10 +130,13 @@ export function fsAuthorizeRouter(deps: FsAuthorizeDeps): Router {
     if (!pending) return;
     const selected = body.accountIds ?? body.requestParameters?.accountIds ?? body.requestParameters?.accounts ?? [];
     const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
-    let result;
+    let finished;
     try {
-      const outcome = await approvals.decide(pending, { approved: body.approval, selectedAccountIds: selected }, body.metadata ?? {}, locale);
-      result = outcome.result;
+      finished = await deps.decisions.finish(pending.interaction, async () => {
+        const outcome = await approvals.decide(pending, { approved: body.approval, selectedAccountIds: selected }, body.metadata ?? {}, locale);
+        await sessionDataKeys.consume(ctx.params.sessionDataKey ?? '');
+        return outcome.result;
+      });
     } catch (err) {
       if (err instanceof StepError && err.code === 'invalid_request') return send(ctx, 'invalid_request', err.description);
       if (err instanceof StepError && err.code === 'consent_conflict') return send(ctx, 'consent_unavailable', err.description);
@@ -138,9 +144,11 @@ export function fsAuthorizeRouter(deps: FsAuthorizeDeps): Router {
       if (err instanceof ApprovalError) return send(ctx, 'consent_unavailable', err.message);
       throw err;
     }
-    await sessionDataKeys.consume(ctx.params.sessionDataKey ?? '');
-    const returnTo = await oauth.finishInteraction(pending.interaction.uid, result);
-    const location = body.cookies ? await resumeWithCookies(returnTo, body.cookies) : undefined;
+    if (finished.kind === 'decided') return send(ctx, 'consent_unavailable', 'the request was already decided');
+    if (finished.kind === 'failed') return send(ctx, 'temporarily_unavailable');
+    const { returnTo } = finished;
+    // (a follower does not resume: the first call did, with the same browser's cookies)
+    const location = body.cookies && finished.kind === 'finished' ? await resumeWithCookies(returnTo, body.cookies) : undefined;
     ctx.status = 302;
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(location ?? returnTo);

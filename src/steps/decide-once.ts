@@ -1,0 +1,83 @@
+/**
+ * The first decision on an interaction wins, atomically, across instances. Every path that ends an
+ * authorization with a result (the approval page's approve / deny / cancel, an approval that can no
+ * longer happen, the bank UI's persist call) goes through `finish`: it claims the interaction
+ * (storage/decision-claims.ts) before any persist step runs, and only the holder decides and hands the
+ * result to oidc-provider. A second submission — two tabs, a retry, a double click — never runs the
+ * steps and never writes another result over the first: it waits for the first one's outcome and is sent
+ * to the same place, or is told the request was already decided. So what the TPP is told is always the
+ * result of the one decision that was stored.
+ */
+import type { InteractionResults } from 'oidc-provider';
+import type { DecisionClaims } from '../storage/decision-claims.ts';
+
+export type FinishOutcome =
+  /** this call decided; send the browser to `returnTo` */
+  | { kind: 'finished'; returnTo: string }
+  /** another call decided; `returnTo` is where it sent its browser (the same request, the same result) */
+  | { kind: 'followed'; returnTo: string }
+  /** another call is deciding (or decided without saying where) for longer than we wait */
+  | { kind: 'decided' }
+  /** the call that held the decision failed without deciding: nothing was decided, the customer may retry */
+  | { kind: 'failed' };
+
+export interface Finisher {
+  finishInteraction(uid: string, result: InteractionResults): Promise<string>;
+}
+
+export interface DecisionGateOptions {
+  /** how long a second submission waits for the first one's outcome. Default 5 s. */
+  waitMs?: number;
+  /** how often it looks. Default 50 ms. */
+  pollMs?: number;
+}
+
+export class DecisionGate {
+  readonly #claims: DecisionClaims;
+  readonly #oauth: Finisher;
+  readonly #waitMs: number;
+  readonly #pollMs: number;
+
+  constructor(claims: DecisionClaims, oauth: Finisher, { waitMs = 5_000, pollMs = 50 }: DecisionGateOptions = {}) {
+    this.#claims = claims;
+    this.#oauth = oauth;
+    this.#waitMs = waitMs;
+    this.#pollMs = pollMs;
+  }
+
+  /**
+   * Decides the interaction `uid` (expiring at `exp`, epoch seconds) with what `decide` returns, unless
+   * another call holds the decision. When `decide` throws, the claim is given back (nothing was decided:
+   * the customer may correct the form, or retry after an outage) and the error is rethrown.
+   */
+  async finish(interaction: { uid: string; exp: number }, decide: () => Promise<InteractionResults>): Promise<FinishOutcome> {
+    const { uid } = interaction;
+    const ttl = Math.max(1, interaction.exp - Math.floor(Date.now() / 1000));
+    if (!(await this.#claims.claim(uid, ttl))) return this.#follow(uid);
+    let returnTo: string;
+    try {
+      returnTo = await this.#oauth.finishInteraction(uid, await decide());
+    } catch (err) {
+      await this.#claims.release(uid).catch(() => undefined);
+      throw err;
+    }
+    await this.#claims.settle(uid, returnTo);
+    return { kind: 'finished', returnTo };
+  }
+
+  /** whether the interaction was decided (for a request that can no longer find it) */
+  async wasDecided(uid: string): Promise<boolean> {
+    return (await this.#claims.state(uid)).state !== 'open';
+  }
+
+  async #follow(uid: string): Promise<FinishOutcome> {
+    const until = Date.now() + this.#waitMs;
+    for (;;) {
+      const claim = await this.#claims.state(uid);
+      if (claim.state === 'decided') return { kind: 'followed', returnTo: claim.returnTo };
+      if (claim.state === 'open') return { kind: 'failed' };
+      if (Date.now() >= until) return { kind: 'decided' };
+      await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The contract of DecisionClaims (storage/decision-claims.ts), run against every implementation by
+ * decision-claims.test.ts. `make()` gives claims over fresh, isolated storage.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DecisionClaims } from '../../src/storage/decision-claims.ts';
+
+export function decisionClaimsContract(name: string, make: () => DecisionClaims): void {
+  describe(`decision claims contract: ${name}`, { concurrency: true }, () => {
+    test('of 20 concurrent claims on one interaction exactly one wins', async () => {
+      const claims = make();
+      for (let trial = 0; trial < 5; trial += 1) {
+        const uid = randomUUID();
+        const results = await Promise.all(Array.from({ length: 20 }, () => claims.claim(uid, 60)));
+        assert.equal(results.filter(Boolean).length, 1, results.join(','));
+      }
+    });
+
+    test('open → deciding → decided; a decided claim is neither taken again nor released', async () => {
+      const claims = make();
+      const uid = randomUUID();
+      assert.deepEqual(await claims.state(uid), { state: 'open' });
+      assert.equal(await claims.claim(uid, 60), true);
+      assert.deepEqual(await claims.state(uid), { state: 'deciding' });
+      await claims.settle(uid, 'https://as.example/auth/1');
+      assert.deepEqual(await claims.state(uid), { state: 'decided', returnTo: 'https://as.example/auth/1' });
+      assert.equal(await claims.claim(uid, 60), false);
+      await claims.release(uid);
+      assert.deepEqual(await claims.state(uid), { state: 'decided', returnTo: 'https://as.example/auth/1' });
+    });
+
+    test('a released claim can be taken again; other interactions are independent', async () => {
+      const claims = make();
+      const uid = randomUUID();
+      const other = randomUUID();
+      assert.equal(await claims.claim(uid, 60), true);
+      assert.equal(await claims.claim(other, 60), true);
+      await claims.release(uid);
+      assert.deepEqual(await claims.state(uid), { state: 'open' });
+      assert.deepEqual(await claims.state(other), { state: 'deciding' });
+      assert.equal(await claims.claim(uid, 60), true);
+    });
+
+    test('settle without a claim records nothing', async () => {
+      const claims = make();
+      const uid = randomUUID();
+      await claims.settle(uid, 'https://as.example/auth/2');
+      assert.deepEqual(await claims.state(uid), { state: 'open' });
+    });
+
+    test('a claim expires with its interaction', async () => {
+      const claims = make();
+      const uid = randomUUID();
+      assert.equal(await claims.claim(uid, 1), true);
+      await claims.settle(uid, 'https://as.example/auth/3');
+      await sleep(1_150);
+      assert.deepEqual(await claims.state(uid), { state: 'open' });
+      assert.equal(await claims.claim(uid, 1), true);
+    });
+  });
+}
