@@ -42,6 +42,9 @@ export interface ConsentServiceOptions {
 }
 
 const MAX_ATTEMPTS = 5;
+/** back-off step between attempts after a lost race (attempt n waits n × this) */
+const RETRY_DELAY_MS = 15;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class ConsentService {
   readonly #repo: ConsentRepository;
@@ -239,6 +242,9 @@ export class ConsentService {
   async #update(read: Consent, compute: (consent: Consent) => ConsentChange | null): Promise<Consent> {
     const id = read.id;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      // a lost race means another writer's change is landing right now (its claim is in, its update may
+      // not be yet): give it a moment before reading again, so the loser computes from the winner's state
+      if (attempt > 0) await sleep(RETRY_DELAY_MS * attempt);
       const current = attempt === 0 ? read : await this.#repo.findById(id);
       if (!current) throw new ConsentNotFound(id);
       const change = compute(current);
