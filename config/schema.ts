@@ -200,6 +200,11 @@ export const configSchema = z
       .object({ retrieval: z.array(z.string()).default([]), persist: z.array(z.string()).default([]) })
       .strict()
       .default({ retrieval: [], persist: [] }),
+    /** the reference Account Information API on demo data (/psd2/accountinformation/v1); default: on in demo mode */
+    ais: z
+      .object({ enabled: z.boolean().optional() })
+      .strict()
+      .default({}),
     /** largest accepted JSON body, in bytes */
     bodyLimitBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
     /** grace period for in-flight requests on SIGTERM */

@@ -143,6 +143,11 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       }),
       myConsentsRouter({ consents, oauth, directory, views, csrf, log, secureCookies: config.issuer.startsWith('https:') }),
     ];
+    if (config.ais.enabled ?? config.mode === 'demo') {
+      // the reference Account Information API (src/ais/, deletable with this block and config `ais`)
+      const [{ aisRouter }, { DemoAccountData }] = await Promise.all([import('./ais/routes.ts'), import('./ais/demo-data.ts')]);
+      routers.push(aisRouter({ oauth, access, data: new DemoAccountData(directory), log }));
+    }
     if (config.mode === 'demo') {
       const { demoTppRouter } = await import('./demo/routes.ts');
       routers.push(demoTppRouter({ config, views }));

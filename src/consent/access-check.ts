@@ -86,7 +86,7 @@ const BERLIN_GROUP: Record<AccessOutcome, OutcomeCode> = {
   consentUnknown: { httpCode: 403, errorCode: 'CONSENT_UNKNOWN' },
   consentInvalid: { httpCode: 401, errorCode: 'CONSENT_INVALID' },
   consentExpired: { httpCode: 401, errorCode: 'CONSENT_EXPIRED' },
-  notGranted: { httpCode: 403, errorCode: 'CONSENT_INVALID' },
+  notGranted: { httpCode: 401, errorCode: 'CONSENT_INVALID' },
   serviceInvalid: { httpCode: 405, errorCode: 'SERVICE_INVALID' },
   resourceUnknown: { httpCode: 403, errorCode: 'RESOURCE_UNKNOWN' },
   accessExceeded: { httpCode: 429, errorCode: 'ACCESS_EXCEEDED' },

@@ -80,14 +80,17 @@ export const BG_ERRORS = {
   tokenInvalid: { status: 401, code: 'TOKEN_INVALID', text: 'the access token is missing or invalid' },
   tokenExpired: { status: 401, code: 'TOKEN_EXPIRED', text: 'the access token has expired' },
   consentExpired: { status: 401, code: 'CONSENT_EXPIRED', text: 'the consent has expired' },
+  consentInvalid: { status: 401, code: 'CONSENT_INVALID', text: 'the consent is not valid for the addressed service or resource' },
   consentUnknown: { status: 403, code: 'CONSENT_UNKNOWN', text: 'the consent is unknown' },
   authorisationUnknown: { status: 403, code: 'RESOURCE_UNKNOWN', text: 'the authorisation is unknown' },
+  accountUnknown: { status: 403, code: 'RESOURCE_UNKNOWN', text: 'the account is not covered by the consent' },
   notFound: { status: 404, code: 'RESOURCE_UNKNOWN', text: 'no such resource' },
   methodNotAllowed: { status: 405, code: 'SERVICE_INVALID', text: 'this method is not supported on this resource' },
   statusInvalid: { status: 409, code: 'STATUS_INVALID', text: 'the consent or authorisation does not allow this in its current status' },
   unsupportedMediaType: { status: 415 },
   accessExceeded: { status: 429, code: 'ACCESS_EXCEEDED', text: 'too many requests; try again later' },
   internal: { status: 500, code: 'INTERNAL_SERVER_ERROR', text: 'an unexpected error occurred' },
+  unavailable: { status: 503 },
 } as const satisfies Record<string, Entry>;
 
 export type BgErrorName = keyof typeof BG_ERRORS;

@@ -139,13 +139,13 @@ describe('outcomes', () => {
     assert.equal(unknown.body.errorCode, 'CONSENT_UNKNOWN');
   });
 
-  test('an account outside the consent: 403 RESOURCE_UNKNOWN; a data kind not granted on the account: 403 CONSENT_INVALID', async () => {
+  test('an account outside the consent: 403 RESOURCE_UNKNOWN; a data kind not granted on the account: 401 CONSENT_INVALID (Berlin Group: not valid for the addressed resource)', async () => {
     const { accessToken } = await approved();
     const outside = await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts/acc-bruno-everyday` });
     assert.deepEqual([outside.body.isValid, outside.body.httpCode, outside.body.errorCode], [false, 403, 'RESOURCE_UNKNOWN']);
     // transactions were granted on the salary account only
     const tx = await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts/${ALICE.savings.accountId}/transactions` });
-    assert.deepEqual([tx.body.isValid, tx.body.httpCode, tx.body.errorCode], [false, 403, 'CONSENT_INVALID']);
+    assert.deepEqual([tx.body.isValid, tx.body.httpCode, tx.body.errorCode], [false, 401, 'CONSENT_INVALID']);
     const ok = await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts/${ALICE.salary.accountId}/transactions?bookingStatus=booked` });
     assert.equal(ok.body.isValid, true);
     const mismatch = await validate({ accessToken, method: 'GET', resourcePath: balances(), accountId: ALICE.savings.accountId });
@@ -154,12 +154,12 @@ describe('outcomes', () => {
     assert.deepEqual([post.body.httpCode, post.body.errorCode], [405, 'SERVICE_INVALID']);
   });
 
-  test('accounts-only consent: balances refused with 403 CONSENT_INVALID', async () => {
+  test('accounts-only consent: balances refused with 401 CONSENT_INVALID', async () => {
     const only = [{ iban: ALICE.salary.iban, currency: 'SEK' }];
     const { accessToken } = await approved(server, { ...accountsBody([ALICE.salary]), access: { accounts: only } });
     assert.equal((await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts/${ALICE.salary.accountId}` })).body.isValid, true);
     const res = await validate({ accessToken, method: 'GET', resourcePath: balances() });
-    assert.deepEqual([res.body.httpCode, res.body.errorCode], [403, 'CONSENT_INVALID']);
+    assert.deepEqual([res.body.httpCode, res.body.errorCode], [401, 'CONSENT_INVALID']);
   });
 
   test('expired consent: 401 CONSENT_EXPIRED', async () => {
