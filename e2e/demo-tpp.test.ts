@@ -38,6 +38,14 @@ test('the demo TPP: connect → login → approve → back with the consent vali
     const introspection = JSON.parse(await page.locator('#introspection').innerText()) as { active: boolean; consent_id: string };
     assert.equal(introspection.active, true);
     assert.equal(introspection.consent_id, consentId);
+    // the app read the granted accounts through the AIS API: balances and recent transactions shown
+    assert.ok((await page.locator('section.account').count()) > 0);
+    assert.ok((await page.locator('.balances li').count()) > 0);
+    assert.ok((await page.locator('table.transactions tbody tr').count()) > 0);
+    // the background refresh: four reads allowed, the fifth of the day refused
+    const refresh = await page.locator('#refresh li').evaluateAll((items) => items.map((li) => li.getAttribute('data-status')));
+    assert.deepEqual(refresh, ['200', '200', '200', '200', '429']);
+    assert.match(await page.locator('#refresh li').last().innerText(), /ACCESS_EXCEEDED/);
   } finally {
     await context.close();
   }

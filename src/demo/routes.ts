@@ -80,6 +80,64 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
     return { status: res.status, body: await json(res) };
   }
 
+  /** One call to the bank's account information API, with the PSU's token and the consent. */
+  async function ais(accessToken: string, consentId: string, path: string, customerPresent: boolean) {
+    const res = await fetch(`${origin}/psd2/accountinformation/v1${path}`, {
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        'x-request-id': randomUUID(),
+        'consent-id': consentId,
+        ...(customerPresent ? { 'psu-ip-address': '127.0.0.1' } : {}),
+      },
+    });
+    return { status: res.status, body: await json(res) };
+  }
+
+  /**
+   * What the app shows after connecting: the granted accounts, their balances and recent transactions
+   * (read with the customer present, so not counted), then a background refresh without the customer
+   * that runs into frequencyPerDay: the fifth call of the day is 429 ACCESS_EXCEEDED.
+   */
+  async function readAccounts(accessToken: string, consentId: string) {
+    const list = await ais(accessToken, consentId, '/accounts', true);
+    if (list.status !== 200) return { aisProblem: `account list: ${list.status} ${JSON.stringify(list.body)}` };
+    const since = new Date(Date.now() - 14 * 86_400_000).toISOString().slice(0, 10);
+    type Link = { href: string } | undefined;
+    const accounts = await Promise.all(
+      (list.body.accounts as Array<{ resourceId: string; iban: string; name?: string; currency: string; _links: { balances?: Link; transactions?: Link } }>).map(async (a) => {
+        const id = encodeURIComponent(a.resourceId);
+        const balances = a._links.balances ? await ais(accessToken, consentId, `/accounts/${id}/balances`, true) : undefined;
+        const transactions = a._links.transactions
+          ? await ais(accessToken, consentId, `/accounts/${id}/transactions?bookingStatus=booked&dateFrom=${since}`, true)
+          : undefined;
+        const booked = ((transactions?.body.transactions as { booked?: unknown[] } | undefined)?.booked ?? []) as Array<Record<string, any>>;
+        return {
+          id: a.resourceId,
+          name: a.name ?? a.iban,
+          iban: a.iban,
+          balances: ((balances?.body.balances ?? []) as Array<Record<string, any>>).map((b) => ({ type: b.balanceType, amount: b.balanceAmount.amount, currency: b.balanceAmount.currency })),
+          transactions: booked.slice(0, 5).map((t) => ({
+            date: t.bookingDate,
+            amount: t.transactionAmount.amount,
+            currency: t.transactionAmount.currency,
+            party: t.creditorName ?? t.debtorName ?? '',
+            text: t.remittanceInformationUnstructured ?? '',
+          })),
+        };
+      }),
+    );
+    const first = accounts.find((a) => a.balances.length > 0);
+    const refresh = [];
+    if (first) {
+      for (let call = 1; call <= 5; call++) {
+        const res = await ais(accessToken, consentId, `/accounts/${encodeURIComponent(first.id)}/balances`, false);
+        const code = (res.body.tppMessages as Array<{ code: string }> | undefined)?.[0]?.code;
+        refresh.push({ call, status: res.status, code: code ?? 'OK' });
+      }
+    }
+    return { accounts, refresh, refreshAccount: first?.name };
+  }
+
   router.get('/', (ctx) => {
     render(ctx, 'demo/home', { issuer });
   });
@@ -160,7 +218,9 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
       }),
     );
     const consent = await api(token, 'GET', `/consents/${entry.consentId}`);
+    const data = await readAccounts(tokens.access_token as string, entry.consentId);
     render(ctx, 'demo/result', {
+      ...data,
       ok: true,
       consentId: entry.consentId,
       consentStatus: consent.body.consentStatus,
