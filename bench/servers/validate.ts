@@ -1,0 +1,25 @@
+/**
+ * Bench target for bench/validate.ts: Assent on Redis (+ MongoDB-wire when MONGODB_URI is set) with a
+ * consent approved through the real flow. Prints `READY <origin> <json>` with what the requests need:
+ * the PSU's access token, the TPP's Basic credentials (introspection) and the internal Basic credentials
+ * (validation). frequencyPerDay is high, so every validation runs the usage counter and stays valid.
+ */
+import { makeSecretClient, startTestServer } from '../../test/support/assent.ts';
+import { ALICE, accountsBody, decideWithoutBrowser, exchangeCode, startFlow } from '../../test/support/tpp.ts';
+
+const internalApi = { username: 'bench-gateway', password: 'bench-gateway-password-123' };
+const tpp = makeSecretClient('bench-validate-tpp');
+const server = await startTestServer({ port: Number(process.env.BENCH_PORT), clients: [tpp.config], internalApi, logLevel: 'warn' });
+const flow = await startFlow(server, tpp, accountsBody([ALICE.salary, ALICE.savings], { frequencyPerDay: 1_000_000_000 }));
+const back = await decideWithoutBrowser(server, flow);
+const tokens = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
+const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+const info = {
+  issuer: server.issuer,
+  accessToken: tokens.json.access_token,
+  consentId: flow.consentId,
+  tppAuth: basic(tpp.clientId, tpp.secret!),
+  internalAuth: basic(internalApi.username, internalApi.password),
+};
+process.stdout.write(`READY ${server.url} ${JSON.stringify(info)}\n`);
+process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
