@@ -8,7 +8,6 @@
  */
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
-import { freePort } from '../test/support/services.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -20,8 +19,8 @@ if (!process.env.REDIS_URL) {
   process.exit(2);
 }
 
-const port = await freePort();
-const child = spawn(process.execPath, ['bench/servers/validate.ts'], { env: { ...process.env, BENCH_PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+// the server picks its own free port and says where it listens
+const child = spawn(process.execPath, ['bench/servers/validate.ts'], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
 const { origin, info } = await new Promise<{ origin: string; info: Record<string, string> }>((resolve, reject) => {
   let out = '';
   child.stdout!.on('data', (c: Buffer) => {

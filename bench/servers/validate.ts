@@ -9,7 +9,7 @@ import { ALICE, accountsBody, decideWithoutBrowser, exchangeCode, startFlow } fr
 
 const internalApi = { username: 'bench-gateway', password: 'bench-gateway-password-123' };
 const tpp = makeSecretClient('bench-validate-tpp');
-const server = await startTestServer({ port: Number(process.env.BENCH_PORT), clients: [tpp.config], internalApi, logLevel: 'warn' });
+const server = await startTestServer({ clients: [tpp.config], internalApi, logLevel: 'warn' });
 const flow = await startFlow(server, tpp, accountsBody([ALICE.salary, ALICE.savings], { frequencyPerDay: 1_000_000_000 }));
 const back = await decideWithoutBrowser(server, flow);
 const tokens = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
