@@ -2,19 +2,19 @@
  * What a customer does in the browser, end to end in Debian's Chromium against a real Assent on real
  * Redis + MongoDB-wire: the full TPP flow, deny, a second consent in the same browser session, a revoked
  * consent's tokens, CSRF and replay attempts, the Brazilian Portuguese page. Screenshots of the login and
- * consent pages are written to docs/screenshots/ (shown in the README).
+ * consent pages are written to test-results/screenshots/ (`npm run screenshots` refreshes docs/screenshots/).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright';
-import { launchBrowser } from './support/browser.ts';
+import { launchBrowser, SCREENSHOTS_DIR } from './support/browser.ts';
 import { approveFlow as approve, callback, login, newContext as contextFor } from './support/flow.ts';
 import { makeKeyClient, startTestServer, type TestClient, type TestServer } from '../test/support/assent.ts';
 import { ALICE, bg, exchangeCode, introspect, refresh, startFlow } from '../test/support/tpp.ts';
 
-const SCREENSHOTS = join(import.meta.dirname, '..', 'docs', 'screenshots');
+const SCREENSHOTS = SCREENSHOTS_DIR;
 
 let server: TestServer;
 let tpp: TestClient;

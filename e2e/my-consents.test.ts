@@ -6,12 +6,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Browser } from 'playwright';
-import { launchBrowser } from './support/browser.ts';
+import { launchBrowser, SCREENSHOTS_DIR } from './support/browser.ts';
 import { approveFlow, login, newContext } from './support/flow.ts';
 import { makeKeyClient, startTestServer, type TestClient, type TestServer } from '../test/support/assent.ts';
 import { bg, exchangeCode, introspect, refresh, startFlow } from '../test/support/tpp.ts';
 
-const SCREENSHOTS = join(import.meta.dirname, '..', 'docs', 'screenshots');
+const SCREENSHOTS = SCREENSHOTS_DIR;
 
 let server: TestServer;
 let tpp: TestClient;
