@@ -120,6 +120,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         decisions,
         sessionDataKeys,
         bodyLimitBytes: config.bodyLimitBytes,
+        log,
         ...(config.internalApi ? { credentials: config.internalApi } : {}),
       }),
       validateRouter({

@@ -104,7 +104,7 @@ export const basicDataStep = {
   priority: DEFAULT_PRIORITIES.basicData,
   run(ctx) {
     const c = ctx.consent;
-    ctx.data.basicConsentData['Expiration Date'] = [c.validUntil];
+    ctx.data.basicConsentData['Expiration Date Time'] = [c.validUntil];
     ctx.data.basicConsentData['Frequency Per Day'] = [String(c.frequencyPerDay)];
     ctx.data.basicConsentData['Recurring'] = [String(c.recurringIndicator)];
   },

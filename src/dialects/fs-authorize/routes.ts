@@ -4,9 +4,15 @@
  *   GET   /api/fs/consent/authorize/retrieve/:sessionDataKey   what to show (the retrieval steps)
  *   PATCH /api/fs/consent/authorize/persist/:sessionDataKey    store the decision (the persist steps),
  *                                                               then 302 towards the TPP
+ *                                                               (`?authorize=false`: 200, no redirect)
  *
  * Callers authenticate with HTTP Basic (config `internalApi`). Both run the same Approvals path as the
- * built-in approval page. Errors: `{ code, message, description }` with the HTTP status.
+ * built-in approval page. Every error, malformed requests, 404, 405, 413 and 415 included, is WSO2's
+ * `{ code, message, description }` (errors.ts).
+ *
+ * The persist body is WSO2's: `approval` (boolean or "true"/"false"), `requestParameters` (the bank UI's
+ * form: permission uid → the chosen accounts' display names or ids), `accountIds`, `paymentAccount`,
+ * `cofAccount`, `metadata`, `cookies`; see selection.ts for how accounts are read.
  *
  * After persist the OAuth flow continues in the customer's browser. When the caller forwards the
  * browser's cookies (`cookies`, as WSO2's consent page does), Assent resumes the authorization itself and
@@ -14,17 +20,20 @@
  * without them it answers 302 to the resume URL, which the browser follows to the same place.
  */
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
 import { ApprovalError, type Approvals, type PendingApproval } from '../../steps/approval.ts';
 import { StepError } from '../../steps/contracts.ts';
 import type { DecisionGate } from '../../steps/decide-once.ts';
 import type { SessionDataKeys } from '../../interaction/session-data-keys.ts';
 import { negotiateLocale } from '../../interaction/i18n.ts';
-import { sendFsError as send } from './errors.ts';
+import { jsonBodyParser } from '../../http/json-body.ts';
+import { FS_BODY_ERRORS, FsError, fsErrors } from './errors.ts';
 import { basicAuth, type BasicCredentials } from './auth.ts';
+import { retrieveResponse } from './presenters.ts';
+import { selectedAccountIds } from './selection.ts';
 
 export interface FsAuthorizeDeps {
   oauth: OAuthService;
@@ -34,124 +43,124 @@ export interface FsAuthorizeDeps {
   sessionDataKeys: SessionDataKeys;
   credentials?: BasicCredentials;
   bodyLimitBytes: number;
+  log: Logger;
 }
 
 const booleanish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
-const persistBody = z
-  .object({
-    approval: booleanish,
-    /** the bank's account ids the customer selected */
-    accountIds: z.array(z.string().min(1).max(128)).max(100).optional(),
-    requestParameters: z.record(z.string(), z.array(z.string().max(512)).max(100)).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-    type: z.string().max(64).optional(),
-    cookies: z.record(z.string().max(256), z.string().max(8192)).optional(),
-  })
-  .strict();
+const values = z.union([z.string().max(512).transform((v) => [v]), z.array(z.string().max(512)).max(100)]);
+
+/** WSO2's persist payload; fields WSO2 defines and Assent does not use are ignored, as WSO2 does. */
+const persistBody = z.object({
+  approval: booleanish,
+  /** the bank's account ids the customer selected */
+  accountIds: z.array(z.string().min(1).max(128)).max(100).optional(),
+  paymentAccount: z.string().max(128).optional(),
+  cofAccount: z.string().max(128).optional(),
+  requestParameters: z.record(z.string().max(256), values).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  type: z.string().max(64).optional(),
+  cookies: z.record(z.string().max(256), z.string().max(8192)).optional(),
+});
+
+/** Methods served on each path; anything else is 405. */
+const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  '/retrieve/:sessionDataKey': ['GET'],
+  '/persist/:sessionDataKey': ['PATCH'],
+};
 
 export function fsAuthorizeRouter(deps: FsAuthorizeDeps): Router {
   const { oauth, approvals, sessionDataKeys } = deps;
   const router = new Router({ prefix: '/api/fs/consent/authorize' });
-  router.use(basicAuth(deps.credentials, (ctx) => send(ctx, 'unauthorized')));
-  const json = bodyParser({
-    enableTypes: ['json'],
-    jsonLimit: deps.bodyLimitBytes,
-    onError: (_err, ctx) => {
-      ctx.throw(400, 'body is not valid JSON');
-    },
+  const errors = fsErrors(deps.log);
+  const auth = basicAuth(deps.credentials, () => {
+    throw new FsError('unauthorized', undefined, { 'WWW-Authenticate': 'Basic realm="assent-internal"' });
   });
+  const json = jsonBodyParser(deps.bodyLimitBytes, FS_BODY_ERRORS);
 
-  async function pendingFor(ctx: Context): Promise<PendingApproval | undefined> {
+  async function pendingFor(ctx: Context): Promise<PendingApproval> {
     const key = ctx.params.sessionDataKey ?? '';
     const uid = await sessionDataKeys.resolve(key);
     const interaction = uid ? await oauth.interactionByUid(uid) : undefined;
-    if (!interaction) {
-      send(ctx, 'session_data_key_invalid');
-      return undefined;
-    }
+    if (!interaction) throw new FsError('session_data_key_invalid');
     try {
       return await approvals.pending(interaction);
     } catch (err) {
-      if (err instanceof ApprovalError) {
-        send(ctx, 'consent_unavailable', err.message);
-        return undefined;
-      }
+      if (err instanceof ApprovalError) throw new FsError('consent_unavailable', err.message);
       throw err;
     }
   }
 
-  router.get('/retrieve/:sessionDataKey', async (ctx) => {
-    const pending = await pendingFor(ctx);
-    if (!pending) return;
+  const localeOf = (ctx: Context) => {
     const lang = ctx.query.lang;
-    const locale = negotiateLocale({ ...(typeof lang === 'string' ? { uiLocales: lang } : {}), acceptLanguage: ctx.get('accept-language') });
-    const data = await approvals.retrieve(pending, locale);
-    const c = pending.consent;
+    return negotiateLocale({ ...(typeof lang === 'string' ? { uiLocales: lang } : {}), acceptLanguage: ctx.get('accept-language') });
+  };
+
+  router.get('/retrieve/:sessionDataKey', errors, auth, async (ctx) => {
+    const pending = await pendingFor(ctx);
+    const data = await approvals.retrieve(pending, localeOf(ctx));
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
-      consentData: {
-        type: data.type,
-        consentId: c.id,
-        permissions: data.permissions.map((p) => ({ uid: p.uid, displayValues: p.displayValues, title: p.title, ...(p.detail ? { detail: p.detail } : {}) })),
-        allowMultipleAccounts: data.allowMultipleAccounts,
-        basicConsentData: data.basicConsentData,
-        validUntil: c.validUntil,
-        frequencyPerDay: c.frequencyPerDay,
-        recurringIndicator: c.recurringIndicator,
-        notices: data.notices,
-        extra: data.extra,
-      },
-      consumerData: {
-        psu: { id: pending.psu.id, name: pending.psu.name },
-        accounts: data.accounts.map((a) => ({
-          accountId: a.accountId,
-          displayName: a.displayName,
-          iban: a.iban,
-          currency: a.currency,
-          selected: a.selected,
-          selectable: a.selectable,
-        })),
-      },
-      application: pending.client.name,
-      clientId: pending.client.clientId,
-      type: data.type,
-    };
+    ctx.body = retrieveResponse(pending, data);
   });
 
-  router.patch('/persist/:sessionDataKey', json, async (ctx) => {
-    const parsed = persistBody.safeParse(ctx.request.body ?? {});
+  router.patch('/persist/:sessionDataKey', errors, auth, json, async (ctx) => {
+    const raw: unknown = ctx.request.body;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new FsError('invalid_request', 'body: must be a JSON object');
+    const parsed = persistBody.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return send(ctx, 'invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+      throw new FsError('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
     }
     const body = parsed.data;
+    const authorize = ctx.query.authorize;
+    if (authorize !== undefined && authorize !== 'true' && authorize !== 'false') throw new FsError('invalid_request', 'authorize: must be true or false');
     const pending = await pendingFor(ctx);
-    if (!pending) return;
-    const selected = body.accountIds ?? body.requestParameters?.accountIds ?? body.requestParameters?.accounts ?? [];
-    const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
+    const locale = localeOf(ctx);
+    // the accounts are named as the retrieve answer showed them (ids or display names)
+    const selected = body.approval ? selectedAccountIds(body, await approvals.retrieve(pending, locale), pending.consent.id) : [];
+    let outcome: Awaited<ReturnType<typeof approvals.decide>> | undefined;
     let finished;
     try {
       finished = await deps.decisions.finish(pending.interaction, async () => {
-        const outcome = await approvals.decide(pending, { approved: body.approval, selectedAccountIds: selected }, body.metadata ?? {}, locale);
+        outcome = await approvals.decide(pending, { approved: body.approval, selectedAccountIds: selected }, body.metadata ?? {}, locale);
         await sessionDataKeys.consume(ctx.params.sessionDataKey ?? '');
         return outcome.result;
       });
     } catch (err) {
-      if (err instanceof StepError && err.code === 'invalid_request') return send(ctx, 'invalid_request', err.description);
-      if (err instanceof StepError && err.code === 'consent_conflict') return send(ctx, 'consent_unavailable', err.description);
-      if (err instanceof StepError) return send(ctx, 'temporarily_unavailable', err.description);
-      if (err instanceof ApprovalError) return send(ctx, 'consent_unavailable', err.message);
+      if (err instanceof StepError && err.code === 'invalid_request') throw new FsError('invalid_request', err.description);
+      if (err instanceof StepError && err.code === 'consent_conflict') throw new FsError('consent_unavailable', err.description);
+      if (err instanceof StepError) throw new FsError('temporarily_unavailable', err.description);
+      if (err instanceof ApprovalError) throw new FsError('consent_unavailable', err.message);
       throw err;
     }
-    if (finished.kind === 'decided') return send(ctx, 'consent_unavailable', 'the request was already decided');
-    if (finished.kind === 'failed') return send(ctx, 'temporarily_unavailable');
+    if (finished.kind === 'decided') throw new FsError('consent_unavailable', 'the request was already decided');
+    if (finished.kind === 'failed') throw new FsError('temporarily_unavailable');
     const { returnTo } = finished;
+    ctx.set('Cache-Control', 'no-store');
+    if (authorize === 'false') {
+      // WSO2: the decision is stored, the caller continues the authorization itself (the resume URL);
+      // a second call for the same key learns that it was decided already
+      if (!outcome) throw new FsError('consent_unavailable', 'the request was already decided');
+      ctx.status = 200;
+      ctx.body = { consentId: outcome.consent.id, approval: outcome.approved, consentStatus: outcome.consent.status };
+      return;
+    }
     // (a follower does not resume: the first call did, with the same browser's cookies)
     const location = body.cookies && finished.kind === 'finished' ? await resumeWithCookies(returnTo, body.cookies) : undefined;
     ctx.status = 302;
-    ctx.set('Cache-Control', 'no-store');
     ctx.redirect(location ?? returnTo);
+  });
+
+  for (const [path, methods] of Object.entries(ALLOWED)) {
+    router.all(path, errors, async () => {
+      throw new FsError('method_not_allowed', undefined, { Allow: methods.join(', ') });
+    });
+  }
+  router.all('/{*rest}', errors, async () => {
+    throw new FsError('not_found');
+  });
+  router.all('/', errors, async () => {
+    throw new FsError('not_found');
   });
 
   return router;

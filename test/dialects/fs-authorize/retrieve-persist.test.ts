@@ -90,28 +90,130 @@ describe('retrieve / persist', () => {
     assert.equal((await persist('nonsense', { approval: true })).status, 404);
   });
 
-  test('retrieve returns the consent data built by the retrieval steps', async () => {
+  test('retrieve returns the consent data built by the retrieval steps, in the seed\'s shape field by field', async () => {
     const flow = await startFlow(server, tpp);
     const { key } = await toConsentUi(flow);
     const res = await retrieve(key);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as {
+    const body = (await res.json()) as Record<string, unknown> & {
       type: string;
       application: string;
-      consentData: { type: string; consentId: string; permissions: Array<{ uid: string; displayValues: string[] }>; allowMultipleAccounts: boolean; basicConsentData: Record<string, string[]> };
+      applicationName: string;
+      consentData: Record<string, unknown> & {
+        permissions: Array<Record<string, unknown>>;
+        basicConsentData: Record<string, string[]>;
+        additionalData: { consentId: string };
+        initiatedAccountsForConsent: Array<{ accountId: string; displayName: string }>;
+      };
       consumerData: { accounts: Array<{ accountId: string; displayName: string; selected: boolean }> };
     };
+    // every field of the seed's sample, with the same type, and nothing at the top that WSO2 does not name
+    const sample = SEED_RETRIEVE_SAMPLE;
+    assert.deepEqual(Object.keys(body).sort(), [...Object.keys(sample), 'applicationName'].sort());
+    for (const k of Object.keys(sample.consentData)) assert.equal(typeof body.consentData[k], typeof (sample.consentData as Record<string, unknown>)[k], k);
+    for (const k of ['initiatedAccountsForConsent', 'isReauthorization', 'consentMetadata', 'additionalData']) assert.ok(k in body.consentData, k);
+    assert.equal(body.consentData.isReauthorization, false);
+    assert.equal(body.consentData.permissions.length, 1);
+    assert.deepEqual(Object.keys(body.consentData.permissions[0]!).sort(), Object.keys(sample.consentData.permissions[0]!).sort());
+    assert.deepEqual(body.consentData.permissions[0]!.displayValues, ['ReadAccountsDetail', 'ReadBalances', 'ReadTransactionsDetail']);
+    for (const a of body.consumerData.accounts) for (const k of Object.keys(sample.consumerData.accounts[0]!)) assert.ok(k in a, k);
     assert.equal(body.type, 'accounts');
-    assert.equal(body.application, 'ui-tpp app');
-    assert.equal(body.consentData.consentId, flow.consentId);
-    assert.ok(body.consentData.permissions.length >= 2);
-    for (const p of body.consentData.permissions) assert.ok(p.uid && p.displayValues.length > 0);
+    assert.equal(body.consentData.type, 'accounts');
+    assert.equal(body.application, tpp.clientId);
+    assert.equal(body.applicationName, 'ui-tpp app');
+    assert.equal(body.consentData.additionalData.consentId, flow.consentId);
     assert.equal(body.consentData.allowMultipleAccounts, true);
-    assert.ok(body.consentData.basicConsentData['Expiration Date']);
+    assert.ok(body.consentData.basicConsentData['Expiration Date Time']);
     const accounts = Object.fromEntries(body.consumerData.accounts.map((a) => [a.accountId, a]));
     assert.equal(accounts[ALICE.salary.accountId]?.selected, true);
     assert.equal(accounts[ALICE.savings.accountId]?.selected, true);
     assert.equal(accounts['acc-alice-euro']?.selected, false);
+    assert.deepEqual(body.consentData.initiatedAccountsForConsent.map((a) => a.accountId).sort(), [ALICE.salary.accountId, ALICE.savings.accountId].sort());
+  });
+
+  test('the seed\'s literal persist body: approval "true", accounts by display name under the permission uid', async () => {
+    const flow = await startFlow(server, tpp);
+    const { key, jar } = await toConsentUi(flow);
+    const retrieved = (await (await retrieve(key)).json()) as { consentData: { permissions: Array<{ uid: string }> }; consumerData: { accounts: Array<{ accountId: string; displayName: string }> } };
+    const uid = retrieved.consentData.permissions[0]!.uid;
+    const salaryName = retrieved.consumerData.accounts.find((a) => a.accountId === ALICE.salary.accountId)!.displayName;
+    const res = await persist(key, {
+      metadata: {},
+      approval: 'true',
+      requestParameters: {
+        hasApprovedAlways: ['false'],
+        [uid]: [salaryName],
+        consent: ['true'],
+        type: ['accounts'],
+        sessionDataKeyConsent: ['d53e3f9a-29f6-4fee-93a4-6d27118f17a5'],
+      },
+      type: 'accounts',
+      cookies: { commonAuthId: 'd040bf2e-c5e0-4d12-b3f3-e88cd033be83', ui_lang: 'en_US', ...jar.all() },
+    });
+    assert.equal(res.status, 302, await res.clone().text());
+    const location = new URL(res.headers.get('location')!);
+    assert.equal(location.origin + location.pathname, tpp.redirectUri);
+    assert.ok(location.searchParams.get('code'));
+    const consent = await server.assent.consents.get(flow.consentId);
+    assert.equal(consent?.status, 'valid');
+    assert.deepEqual(consent?.grantedAccounts?.map((a) => a.accountId), [ALICE.salary.accountId]);
+  });
+
+  test('paymentAccount / cofAccount and ids under requestParameters select accounts too; an unknown name is 400', async () => {
+    const flow = await startFlow(server, tpp);
+    const { key } = await toConsentUi(flow);
+    const unknown = await persist(key, { approval: true, requestParameters: { [flow.consentId]: ['No Such Account'] } });
+    assert.equal(unknown.status, 400);
+    assert.equal(((await unknown.json()) as { code: string }).code, 'invalid_request');
+    assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'received');
+    const res = await persist(`${key}?authorize=false`, { approval: true, paymentAccount: ALICE.savings.accountId, requestParameters: { cofAccount: [ALICE.salary.accountId] } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { consentId: string; approval: boolean; consentStatus: string };
+    assert.deepEqual(body, { consentId: flow.consentId, approval: true, consentStatus: 'valid' });
+    const consent = await server.assent.consents.get(flow.consentId);
+    assert.deepEqual(consent?.grantedAccounts?.map((a) => a.accountId).sort(), [ALICE.salary.accountId, ALICE.savings.accountId].sort());
+  });
+
+  test('?authorize=false stores a denial and answers 200 without a redirect; the key is spent', async () => {
+    const flow = await startFlow(server, tpp);
+    const { key } = await toConsentUi(flow);
+    const res = await persist(`${key}?authorize=false`, { approval: 'false' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('location'), null);
+    assert.equal(((await res.json()) as { consentStatus: string }).consentStatus, 'rejected');
+    assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'rejected');
+    assert.equal((await persist(key, { approval: true })).status, 404);
+  });
+
+  test('every error is WSO2\'s { code, message, description }', async () => {
+    const flow = await startFlow(server, tpp);
+    const { key } = await toConsentUi(flow);
+    const url = (path: string) => `${server.url}/api/fs/consent/authorize${path}`;
+    const call = (path: string, init: RequestInit = {}) => fetch(url(path), { ...init, headers: { authorization: AUTH, ...(init.headers as Record<string, string>) }, redirect: 'manual' });
+    const json = { 'content-type': 'application/json' };
+    const cases: Array<[string, Promise<Response>, number, string]> = [
+      ['bad JSON', call(`/persist/${key}`, { method: 'PATCH', headers: json, body: '{"approval":' }), 400, 'invalid_request'],
+      ['null body', call(`/persist/${key}`, { method: 'PATCH', headers: json, body: 'null' }), 400, 'invalid_request'],
+      ['string body', call(`/persist/${key}`, { method: 'PATCH', headers: json, body: '"true"' }), 400, 'invalid_request'],
+      ['array body', call(`/persist/${key}`, { method: 'PATCH', headers: json, body: '[]' }), 400, 'invalid_request'],
+      ['too large', call(`/persist/${key}`, { method: 'PATCH', headers: json, body: JSON.stringify({ approval: true, metadata: { x: 'x'.repeat(2_000_000) } }) }), 413, 'payload_too_large'],
+      ['wrong method', call(`/persist/${key}`, { method: 'POST', headers: json, body: '{}' }), 405, 'method_not_allowed'],
+      ['wrong method on retrieve', call(`/retrieve/${key}`, { method: 'DELETE' }), 405, 'method_not_allowed'],
+      ['missing key', call('/retrieve/'), 404, 'not_found'],
+      ['missing key on persist', call('/persist', { method: 'PATCH', headers: json, body: '{}' }), 404, 'not_found'],
+      ['wrong content type', call(`/persist/${key}`, { method: 'PATCH', headers: { 'content-type': 'text/plain' }, body: '{"approval":true}' }), 415, 'unsupported_media_type'],
+      ['form content type', call(`/persist/${key}`, { method: 'PATCH', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'approval=true' }), 415, 'unsupported_media_type'],
+      ['bad authorize', call(`/persist/${key}?authorize=maybe`, { method: 'PATCH', headers: json, body: '{"approval":false}' }), 400, 'invalid_request'],
+    ];
+    for (const [name, pending, status, code] of cases) {
+      const res = await pending;
+      assert.equal(res.status, status, name);
+      const body = (await res.json()) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(body).sort(), ['code', 'description', 'message'], name);
+      assert.equal(body.code, code, name);
+    }
+    assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'received', 'an error changed the consent');
+    assert.equal((await retrieve(key)).status, 200, 'an error spent the key');
   });
 
   test('persist with the browser cookies: 302 to the TPP with code, state and iss; one-shot', async () => {
@@ -191,3 +293,24 @@ describe('retrieve / persist', () => {
   });
 });
 
+/** The retrieve sample of ../shared/seeds/002_65a428b32eb9a9fc.txt, verbatim. */
+const SEED_RETRIEVE_SAMPLE = {
+  consentData: {
+    permissions: [{ uid: '3c42210b-5eb8-40e2-a712-5c759a1773ef', displayValues: ['ReadAccountsBasic', 'ReadAccountsDetail', 'ReadBalances', 'ReadTransactionsDetail'] }],
+    allowMultipleAccounts: true,
+    type: 'accounts',
+    basicConsentData: {
+      'Transaction From Date Time': ['2026-04-16T11:36:10.955194+05:30'],
+      'Transaction To Date Time': ['2026-04-19T11:36:10.955271+05:30'],
+      'Expiration Date Time': ['2026-04-21T11:36:10.954581+05:30'],
+    },
+  },
+  application: 'oQ4KoaavpOuoE7rvQsZEOV',
+  consumerData: {
+    accounts: [
+      { accountId: '30080012343456', displayName: 'Salary Saver Account', selected: false },
+      { accountId: '30080098763459', displayName: 'Max Bonus Account', selected: false },
+    ],
+  },
+  type: 'accounts',
+};
