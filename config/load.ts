@@ -47,6 +47,7 @@ const ENV_KEYS: Record<string, { path: string[]; parse?: (v: string) => unknown 
   ASSENT_INTERNAL_API_USER: { path: ['internalApi', 'username'] },
   ASSENT_INTERNAL_API_PASSWORD: { path: ['internalApi', 'password'] },
   ASSENT_MAX_CONSENT_DAYS: { path: ['consent', 'maxValidityDays'], parse: Number },
+  ASSENT_MAX_FREQUENCY_PER_DAY: { path: ['consent', 'maxFrequencyPerDay'], parse: Number },
   ASSENT_BANK_TIME_ZONE: { path: ['consent', 'bankTimeZone'] },
 };
 /** ASSENT_* variables that are read elsewhere and are not configuration keys */

@@ -154,6 +154,12 @@ export const configSchema = z
       .object({
         /** the longest a consent may be valid; a later `validUntil` (or 9999-12-31) is capped */
         maxValidityDays: z.number().int().min(1).max(3650).default(180),
+        /**
+         * the highest Berlin Group `frequencyPerDay` a TPP may ask for; a higher one is refused (400
+         * FORMAT_ERROR on frequencyPerDay), not capped. 4 is the spec's value without a bilateral agreement
+         * @default 4
+         */
+        maxFrequencyPerDay: z.number().int().min(1).max(10_000).default(4),
         /** a consent still `received` after this long becomes `rejected` */
         receivedTimeoutSeconds: z.number().int().min(60).default(3600),
         /** the bank's time zone (IANA name): `frequencyPerDay` counters start again at its midnight (env ASSENT_BANK_TIME_ZONE) */
@@ -180,6 +186,7 @@ export const configSchema = z
       .strict()
       .default({
         maxValidityDays: 180,
+        maxFrequencyPerDay: 4,
         receivedTimeoutSeconds: 3600,
         bankTimeZone: 'UTC',
         sweepIntervalSeconds: 60,

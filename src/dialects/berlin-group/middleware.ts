@@ -53,6 +53,8 @@ export const requireRequestId: Middleware = async (ctx, next) => {
  */
 export function authenticateTpp(oauth: OAuthService, scope = 'accountinformation'): Middleware {
   return async (ctx, next) => {
+    // Node keeps only the first of repeated Authorization headers: refuse the request rather than guess
+    if (headerCount(ctx.req, 'authorization') > 1) throw formatError('Authorization', 'must be sent once');
     const authorization = ctx.get('authorization');
     const dpop = ctx.get('dpop');
     const info = await oauth.verifyAccessToken(
@@ -67,6 +69,13 @@ export function authenticateTpp(oauth: OAuthService, scope = 'accountinformation
     bgState(ctx).clientId = info.clientId;
     await next();
   };
+}
+
+/** How often a header occurs in the raw request. */
+function headerCount(req: IncomingMessage, name: string): number {
+  let n = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === name) n++;
+  return n;
 }
 
 /** Parses the headers with `schema`; every bad header becomes one FORMAT_ERROR naming it. */

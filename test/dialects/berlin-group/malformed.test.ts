@@ -67,6 +67,7 @@ const CASES: Case[] = [
   { name: 'frequencyPerDay 0', request: { json: consentBody({ frequencyPerDay: 0 }) }, status: 400, code: 'FORMAT_ERROR', path: 'frequencyPerDay' },
   { name: 'frequencyPerDay negative', request: { json: consentBody({ frequencyPerDay: -3 }) }, status: 400, code: 'FORMAT_ERROR', path: 'frequencyPerDay' },
   { name: 'frequencyPerDay 1.5', request: { json: consentBody({ frequencyPerDay: 1.5 }) }, status: 400, code: 'FORMAT_ERROR', path: 'frequencyPerDay' },
+  { name: 'frequencyPerDay above consent.maxFrequencyPerDay (default 4)', request: { json: consentBody({ frequencyPerDay: 5 }) }, status: 400, code: 'FORMAT_ERROR', path: 'frequencyPerDay' },
   { name: 'validUntil in the past', request: { json: consentBody({ validUntil: isoDay(-1) }) }, status: 400, code: 'FORMAT_ERROR', path: 'validUntil' },
   { name: 'validUntil 2026-02-30', request: { json: consentBody({ validUntil: '2026-02-30' }) }, status: 400, code: 'FORMAT_ERROR', path: 'validUntil' },
   { name: 'validUntil 2099-02-30', request: { json: consentBody({ validUntil: '2099-02-30' }) }, status: 400, code: 'FORMAT_ERROR', path: 'validUntil' },
@@ -213,5 +214,48 @@ describe('Berlin Group consent API: malformed requests', () => {
       else assert.equal(res.status, status);
     }
     assert.deepEqual(await server.assent.stores.consents.findById(existing), snapshot);
+  });
+});
+
+describe('repeated Authorization headers', () => {
+  let server: TestServer;
+  let tpp: TestClient;
+  before(async () => {
+    tpp = await makeKeyClient('twice-tpp');
+    server = await startTestServer({ clients: [tpp.config] });
+  });
+  after(() => server.stop());
+
+  test('two Authorization headers are refused with 400 FORMAT_ERROR and nothing is stored', async () => {
+    const token = await tokenFor(server, tpp);
+    const { request } = await import('node:http');
+    const body = JSON.stringify(consentBody());
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${server.url}/psd2/consent/v1/consents`, {
+        method: 'POST',
+        headers: [
+          'authorization', `Bearer ${token}`,
+          'authorization', `Bearer ${token}`,
+          'host', new URL(server.url).host,
+          'x-request-id', crypto.randomUUID(),
+          'content-type', 'application/json',
+          'content-length', String(Buffer.byteLength(body)),
+        ],
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(answer.status, 400, answer.text);
+    assert.ok(answer.text, 'empty 400 body');
+    const parsed = JSON.parse(answer.text) as { tppMessages: Array<{ code: string; path?: string }> };
+    assert.equal(parsed.tppMessages[0]?.code, 'FORMAT_ERROR');
+    assert.equal(parsed.tppMessages[0]?.path, 'Authorization');
+    assert.equal(await countConsents(server, tpp.clientId), 0);
+    // one header still works
+    assert.equal((await call(server, 'POST', '/consents', { token, json: consentBody() })).status, 201);
   });
 });
