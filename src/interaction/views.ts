@@ -2,9 +2,12 @@
  * Server-rendered customer pages (nunjucks, autoescape on). `render('consent', ctx)` renders
  * views/consent.njk; each render gets the helpers `t` (translator for `ctx.locale`), `formatDate`,
  * `formatIban`, `safeHref` and the defaults `locale` ('en') and `bankName` ('Assent Bank').
- * Templates are cached in production (NODE_ENV=production) and re-read on every render otherwise.
+ * Templates are compiled once per process: every view under the directory is compiled when the views
+ * are created (a broken template stops startup) and kept; NODE_ENV=development re-reads and recompiles
+ * them on every render instead, so edits show without a restart.
  */
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import nunjucks from 'nunjucks';
 import { DEFAULT_LOCALE, formatDate, isLocale, translator, type Locale } from './i18n.ts';
 
@@ -17,7 +20,10 @@ export interface Views {
 }
 
 export interface ViewsOptions {
-  /** re-read templates on every render; default: NODE_ENV !== 'production' */
+  /**
+   * re-read and recompile templates on every render (development)
+   * @default process.env.NODE_ENV === 'development'
+   */
   noCache?: boolean;
 }
 
@@ -35,8 +41,15 @@ export function safeHref(url: unknown): boolean {
   return /^https?:\/\//i.test(url);
 }
 
+/** every `.njk` file under `dir`, as template names relative to it ('consent.njk', 'partials/x.njk') */
+function templateNames(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.njk'))
+    .map((name) => relative(dir, join(dir, name)).split(sep).join('/'));
+}
+
 export function createViews(viewsDir: string = VIEWS_DIR, options: ViewsOptions = {}): Views {
-  const noCache = options.noCache ?? process.env.NODE_ENV !== 'production';
+  const noCache = options.noCache ?? process.env.NODE_ENV === 'development';
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir, { noCache, watch: false }), {
     autoescape: true,
     throwOnUndefined: false,
@@ -44,6 +57,15 @@ export function createViews(viewsDir: string = VIEWS_DIR, options: ViewsOptions 
     lstripBlocks: true,
   });
   env.addFilter('iban', formatIban);
+  // The loader keeps each Template it read (noCache false) and a Template compiles once; compiling them
+  // all now moves that work out of the first requests and finds a broken template at startup.
+  if (!noCache) for (const name of templateNames(viewsDir)) env.getTemplate(name, true);
+  const translators = new Map<Locale, ReturnType<typeof translator>>();
+  const translate = (locale: Locale) => {
+    let t = translators.get(locale);
+    if (!t) translators.set(locale, (t = translator(locale)));
+    return t;
+  };
 
   return {
     render(name, context) {
@@ -54,7 +76,7 @@ export function createViews(viewsDir: string = VIEWS_DIR, options: ViewsOptions 
         ...ctx,
         bankName: typeof ctx.bankName === 'string' && ctx.bankName ? ctx.bankName : DEFAULT_BANK_NAME,
         locale,
-        t: translator(locale),
+        t: translate(locale),
         formatDate: (date: string | Date) => formatDate(date, locale),
         formatIban,
         safeHref,
