@@ -35,6 +35,7 @@ const ENV_KEYS: Record<string, { path: string[]; parse?: (v: string) => unknown 
   MONGODB_DATABASE: { path: ['mongodb', 'database'] },
   REDIS_URL: { path: ['redis', 'url'] },
   REDIS_PREFIX: { path: ['redis', 'prefix'] },
+  REDIS_COMMAND_TIMEOUT_MS: { path: ['redis', 'commandTimeoutMs'], parse: Number },
   ASSENT_MODE: { path: ['mode'] },
   ASSENT_PROFILE: { path: ['profile'] },
   ASSENT_JWKS: { path: ['keys', 'jwks'], parse: parseJson('ASSENT_JWKS') },

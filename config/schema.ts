@@ -105,9 +105,15 @@ export const configSchema = z
         url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
         /** key prefix (env REDIS_PREFIX) */
         prefix: z.string().default('assent:'),
+        /**
+         * how long one Redis command may take before it fails (env REDIS_COMMAND_TIMEOUT_MS): a hung Redis
+         * makes a request fail fast with 503 `temporarily_unavailable` instead of holding it
+         * @default 1000
+         */
+        commandTimeoutMs: z.number().int().min(10).max(60_000).default(1_000),
       })
       .strict()
-      .default({ prefix: 'assent:' }),
+      .default({ prefix: 'assent:', commandTimeoutMs: 1_000 }),
     keys: z
       .object({
         /** the signing JWKS (private keys) as JSON (env ASSENT_JWKS) */

@@ -17,6 +17,7 @@ import { MemoryDecisionClaims } from './storage/memory/decision-claims.ts';
 import { RedisDecisionClaims } from './storage/redis/decision-claims.ts';
 import { memoryAdapterClass } from './storage/memory/oidc-adapter.ts';
 import { redisAdapterClass } from './storage/redis/oidc-adapter.ts';
+import { failFastAdapterClass } from './storage/unavailable.ts';
 import { MemoryConsentRepository } from './storage/memory/consent-repository.ts';
 import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
 import { EPHEMERAL_KEYS_WARNING, dataProtection } from './storage/mongo/protection.ts';
@@ -48,6 +49,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * QUIT when Redis answers, then always disconnect: a client whose Redis is away would otherwise keep
+ * reconnecting (and keep the process alive) after close.
+ */
+async function closeRedis(redis: Redis | undefined, timeoutMs: number): Promise<void> {
+  if (!redis) return;
+  if (redis.status === 'ready') await withTimeout(redis.quit(), timeoutMs).catch(() => undefined);
+  redis.disconnect(false);
+}
+
 export async function openStores(config: AssentConfig, log: Logger): Promise<Stores> {
   const embedded: string[] = [];
   let redis: Redis | undefined;
@@ -66,10 +77,12 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
         connectTimeout: 2_000,
         lazyConnect: true,
         retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+        // a hung Redis (alive but not answering) must not hold a request: each command fails after this
+        commandTimeout: config.redis.commandTimeoutMs,
       });
       redis.on('error', (err) => log.warn({ store: 'redis', error: err.message }, 'redis error'));
       await redis.connect();
-      oidcAdapter = redisAdapterClass(redis, { prefix: config.redis.prefix });
+      oidcAdapter = failFastAdapterClass(redisAdapterClass(redis, { prefix: config.redis.prefix }));
       usage = new RedisUsageCounter(redis, { prefix: config.redis.prefix });
       decisionClaims = new RedisDecisionClaims(redis, config.redis.prefix);
     } else {
@@ -134,7 +147,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       return { redis: r, mongodb: m };
     },
     async close() {
-      await Promise.allSettled([redis?.quit(), mongo?.close()]);
+      await Promise.allSettled([closeRedis(redis, config.redis.commandTimeoutMs), mongo?.close()]);
     },
   };
 }

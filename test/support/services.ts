@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 export interface RunningService {
   readonly url: string;
   readonly port: number;
+  /** the server process (to pause it with SIGSTOP / SIGCONT) */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -94,7 +96,9 @@ export async function startRedis({ dir, port }: StartOptions): Promise<RunningSe
   return {
     url: `redis://127.0.0.1:${p}`,
     port: p,
+    ...(child.pid ? { pid: child.pid } : {}),
     async stop() {
+      if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGCONT'); // a paused one cannot stop
       await stopProcess(child);
       rmSync(dir, { recursive: true, force: true });
     },
