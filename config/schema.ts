@@ -175,6 +175,10 @@ export const configSchema = z
           .default('UTC'),
         /** how often the sweeper looks for expired and stale consents (0 disables it) */
         sweepIntervalSeconds: z.number().int().min(0).default(60),
+        /** consents read and moved per sweep batch @default 100 */
+        sweepBatchSize: z.number().int().min(1).max(10_000).default(100),
+        /** batches per sweep run at most; what is left waits for the next run @default 20 */
+        sweepMaxBatches: z.number().int().min(1).max(10_000).default(20),
         /** the SCA methods offered to TPPs */
         scaMethods: z
           .array(
@@ -196,6 +200,8 @@ export const configSchema = z
         receivedTimeoutSeconds: 3600,
         bankTimeZone: 'UTC',
         sweepIntervalSeconds: 60,
+        sweepBatchSize: 100,
+        sweepMaxBatches: 20,
         scaMethods: [{ authenticationType: 'PUSH_OTP', authenticationMethodId: 'push-otp', name: 'Bank app' }],
       }),
     /** HTTP Basic credentials of the bank's own UI calling /api/fs/consent/authorize/* (env ASSENT_INTERNAL_API_USER / ASSENT_INTERNAL_API_PASSWORD) */

@@ -36,6 +36,10 @@ import { consentSigner } from './oidc/consent-jws.ts';
 import { berlinGroupRouter } from './dialects/berlin-group/routes.ts';
 import { backofficeRouter } from './dialects/backoffice/routes.ts';
 import { brazilRouter } from './dialects/brazil/routes.ts';
+import { Sweeper } from './application/sweeper.ts';
+import { RedisSweepLease } from './storage/redis/sweep-lease.ts';
+import { LocalSweepLease } from './storage/memory/sweep-lease.ts';
+import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
 
 export interface RunningAssent {
   config: AssentConfig;
@@ -48,6 +52,8 @@ export interface RunningAssent {
   oauth: OAuthService;
   /** consent access validation (the validation API and the reference AIS API use it) */
   access: AccessValidator;
+  /** the consent sweeper, when `consent.sweepIntervalSeconds` > 0 */
+  sweeper?: Sweeper;
   /** stop accepting, finish in-flight requests (up to the shutdown timeout), stop jobs, close stores */
   close(): Promise<void>;
 }
@@ -73,7 +79,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
   const retrieval = retrievalPipeline([...defaultRetrievalSteps, ...plugins.retrieval, ...(options.steps?.retrieval ?? [])]);
 
   const stores = await openStores(config, log);
-  let sweeper: NodeJS.Timeout | undefined;
+  let sweeper: Sweeper | undefined;
   try {
     const consents = new ConsentService(stores.consents, {
       receivedTimeoutSeconds: config.consent.receivedTimeoutSeconds,
@@ -166,19 +172,23 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const url = `http://${host}:${address.port}`;
 
     if (config.consent.sweepIntervalSeconds > 0) {
-      sweeper = setInterval(() => {
-        consents.sweep().then(
-          (n) => n > 0 && log.info({ changed: n }, 'consent sweep'),
-          (err: Error) => log.warn({ error: err.message }, 'consent sweep failed'),
-        );
-      }, config.consent.sweepIntervalSeconds * 1000);
-      sweeper.unref();
+      const repository = stores.consents;
+      sweeper = new Sweeper({
+        target: consents,
+        lease: stores.redis ? new RedisSweepLease(stores.redis, { prefix: config.redis.prefix }) : new LocalSweepLease(),
+        log,
+        intervalMs: config.consent.sweepIntervalSeconds * 1000,
+        batchSize: config.consent.sweepBatchSize,
+        maxBatches: config.consent.sweepMaxBatches,
+        ...(repository instanceof MongoConsentRepository ? { cleanUp: () => repository.cleanUpClaims() } : {}),
+      });
+      sweeper.start();
     }
 
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        clearInterval(sweeper);
+        const sweeping = sweeper?.close();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
           force.unref();
@@ -188,12 +198,13 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
           });
           server.closeIdleConnections();
         });
+        await sweeping;
         await stores.close();
       })());
 
-    return { config, server, url, provider, stores, consents, oauth, access, close };
+    return { config, server, url, provider, stores, consents, oauth, access, ...(sweeper ? { sweeper } : {}), close };
   } catch (err) {
-    clearInterval(sweeper);
+    await sweeper?.close();
     await stores.close();
     throw err;
   }

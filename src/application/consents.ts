@@ -181,6 +181,14 @@ export class ConsentService {
 
   /** Expires what is past its validity and rejects what stayed awaiting too long. Returns how many changed. */
   async sweep(limit = 500): Promise<number> {
+    return (await this.sweepBatch(limit)).changed;
+  }
+
+  /**
+   * One bounded batch of the sweep: at most `limit` due consents read and moved. `examined` < `limit`
+   * means nothing more was due when the batch was read (src/application/sweeper.ts stops there).
+   */
+  async sweepBatch(limit: number): Promise<{ examined: number; changed: number }> {
     const now = this.#now();
     const receivedBefore = new Date(now.getTime() - this.#options.receivedTimeoutSeconds * 1000);
     const due = await this.#repo.findDue(now, receivedBefore, limit);
@@ -194,7 +202,7 @@ export class ConsentService {
         if (!(err instanceof ConsentStateConflict) && !(err instanceof ConsentNotFound)) throw err;
       }
     }
-    return changed;
+    return { examined: due.length, changed };
   }
 
   /**

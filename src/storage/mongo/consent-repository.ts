@@ -180,6 +180,19 @@ export class MongoConsentRepository implements ConsentRepository {
     return docs.map((doc) => this.#mapping.fromDocument(doc));
   }
 
+  /**
+   * Housekeeping (the sweeper runs it): claims older than the lease that no writer came back for. One
+   * whose consent has moved on (or is gone) is deleted; one still holding its revision is completed as
+   * the next writer would. At most `limit` per call; returns how many were cleared.
+   */
+  async cleanUpClaims(limit = 100): Promise<number> {
+    assertPage(0, limit);
+    const cutoff = new Date(this.#now().getTime() - this.#leaseMs);
+    const stale = await this.claims.find({ claimedAt: { $lt: cutoff } }, { projection: { _id: 1 } }).limit(limit).toArray();
+    for (const claim of stale) await this.#completeAbandonedClaim(claim._id);
+    return stale.length;
+  }
+
   #read(doc: ConsentDocument | null): Consent | null {
     return doc ? this.#mapping.fromDocument(doc) : null;
   }

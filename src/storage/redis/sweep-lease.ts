@@ -1,0 +1,34 @@
+/** The sweeper lease in Redis (see ../sweep-lease.ts): `${prefix}sweeper:lease` holds the holder's random token. */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { SweepLease } from '../sweep-lease.ts';
+
+const RENEW_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+const RELEASE_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+export class RedisSweepLease implements SweepLease {
+  readonly #client: Redis;
+  readonly #key: string;
+  readonly #ttlMs: number;
+  /** this holder's token: only the instance that took the lease can renew or release it */
+  readonly #token = randomUUID();
+
+  constructor(client: Redis, { prefix = 'assent:', ttlMs = 30_000 }: { prefix?: string; ttlMs?: number } = {}) {
+    this.#client = client;
+    this.#key = `${prefix}sweeper:lease`;
+    this.#ttlMs = ttlMs;
+  }
+
+  async acquire(): Promise<boolean> {
+    if ((await this.#client.set(this.#key, this.#token, 'PX', this.#ttlMs, 'NX')) === 'OK') return true;
+    return this.renew();
+  }
+
+  async renew(): Promise<boolean> {
+    return (await this.#client.eval(RENEW_LUA, 1, this.#key, this.#token, this.#ttlMs)) === 1;
+  }
+
+  async release(): Promise<void> {
+    await this.#client.eval(RELEASE_LUA, 1, this.#key, this.#token);
+  }
+}
