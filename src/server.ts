@@ -101,7 +101,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         ctx.body = views.render('error', { locale, message: translator(locale)('error.unknown'), requestId: ctx.get('x-request-id') });
       },
     });
-    const oauth = new OAuthService(provider, apiResource(config));
+    const oauth = new OAuthService(provider, apiResource(config), cookieKeys);
     consents.setEffects({
       consentEnded: async (consent) => {
         if (consent.grantId) await oauth.revokeGrant(consent.grantId);

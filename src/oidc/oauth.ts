@@ -4,7 +4,7 @@
  * interactions, describe clients. Everything else about oidc-provider stays in src/oidc/.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import * as jose from 'jose';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
@@ -66,7 +66,7 @@ interface StoredInteraction {
   uid: string;
   prompt: InteractionInfo['prompt'];
   params: Record<string, unknown>;
-  session?: { accountId?: string };
+  session?: { accountId?: string; uid?: string; cookie?: string };
   returnTo: string;
   exp: number;
   lastSubmission?: InteractionResults;
@@ -82,10 +82,13 @@ export class OAuthService {
   readonly #resource: string;
   /** DPoP proof jti replay cache (per process; proofs are short-lived) */
   readonly #seenProofs = new Map<string, number>();
+  /** the provider's cookie-signing keys (the first signs), to resume an interaction for a cookie-less browser */
+  readonly #cookieKeys: readonly string[];
 
-  constructor(provider: Provider, resource: string) {
+  constructor(provider: Provider, resource: string, cookieKeys: readonly string[] = []) {
     this.#provider = provider;
     this.#resource = resource;
+    this.#cookieKeys = cookieKeys;
   }
 
   get provider(): Provider {
@@ -218,6 +221,35 @@ export class OAuthService {
     return interaction.returnTo;
   }
 
+  /**
+   * Resumes a finished interaction on the browser's behalf and returns where oidc-provider sends the
+   * browser next: for a decided consent, the TPP's redirect URI with `code`, `state` and `iss` (or the
+   * error). For a bank UI that cannot forward Assent's cookies (WSO2 persist): oidc-provider's resume
+   * endpoint recognises the browser by two cookies, the interaction's resume cookie (the interaction uid)
+   * and the session cookie (the session id, which the interaction recorded when it began); both are
+   * signed with the provider's cookie keys. Assent holds all three, so it presents exactly what the
+   * browser would, and oidc-provider runs its own resume (single-use interaction, code issuance, grant
+   * checks) unchanged. Undefined when the interaction is gone or resuming answers no redirect.
+   *
+   * The request goes to `returnTo`, i.e. through the issuer URL: the server must reach its own issuer.
+   */
+  async resumeOnBehalf(uid: string): Promise<string | undefined> {
+    const interaction = (await this.#provider.Interaction.find(uid)) as unknown as StoredInteraction | undefined;
+    const key = this.#cookieKeys[0];
+    if (!interaction?.result || !key) return undefined;
+    const cookies: Array<[string, string]> = [[this.#provider.cookieName('resume'), uid]];
+    if (interaction.session?.cookie) cookies.push([this.#provider.cookieName('session'), interaction.session.cookie]);
+    const header = cookies.flatMap(([name, value]) => [`${name}=${value}`, `${name}.sig=${signCookie(key, `${name}=${value}`)}`]).join('; ');
+    try {
+      const res = await fetch(interaction.returnTo, { headers: { cookie: header }, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+      await res.body?.cancel();
+      const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+      return location ? new URL(location, interaction.returnTo).href : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async client(clientId: string): Promise<ClientInfo | undefined> {
     const client = (await this.#provider.Client.find(clientId)) as unknown as
       | { clientId: string; clientName?: string; redirectUris?: string[]; 'urn:assent:internal'?: boolean }
@@ -230,6 +262,11 @@ export class OAuthService {
       internal: client['urn:assent:internal'] === true,
     };
   }
+}
+
+/** A Koa (cookies / keygrip) cookie signature: HMAC-SHA1 of `name=value`, base64url without padding. */
+function signCookie(key: string, data: string): string {
+  return createHmac('sha1', key).update(data).digest('base64url');
 }
 
 function toTokenInfo(token: StoredToken, kind: AccessTokenInfo['kind']): AccessTokenInfo {

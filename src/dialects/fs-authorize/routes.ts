@@ -14,10 +14,11 @@
  * form: permission uid → the chosen accounts' display names or ids), `accountIds`, `paymentAccount`,
  * `cofAccount`, `metadata`, `cookies`; see selection.ts for how accounts are read.
  *
- * After persist the OAuth flow continues in the customer's browser. When the caller forwards the
- * browser's cookies (`cookies`, as WSO2's consent page does), Assent resumes the authorization itself and
- * answers 302 with the TPP's redirect URI carrying `code`, `state` and `iss` (or `error=access_denied`);
- * without them it answers 302 to the resume URL, which the browser follows to the same place.
+ * After persist Assent resumes the authorization itself, on the browser's behalf (OAuthService
+ * .resumeOnBehalf: it presents the interaction's resume and session cookies, which it signs, so the bank
+ * UI need not forward any; `cookies` is accepted and ignored), and answers 302 with the TPP's redirect
+ * URI carrying `code`, `state` and `iss` (or `error=access_denied`). Only if that resume answers no
+ * redirect does the 302 go to the resume URL, which the browser follows with Assent's cookies.
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -145,8 +146,10 @@ export function fsAuthorizeRouter(deps: FsAuthorizeDeps): Router {
       ctx.body = { consentId: outcome.consent.id, approval: outcome.approved, consentStatus: outcome.consent.status };
       return;
     }
-    // (a follower does not resume: the first call did, with the same browser's cookies)
-    const location = body.cookies && finished.kind === 'finished' ? await resumeWithCookies(returnTo, body.cookies) : undefined;
+    // Assent resumes the authorization on the browser's behalf, so the 302 lands at the TPP whether or
+    // not the bank's UI forwards Assent's cookies; the resume URL is the fallback. (A follower does not
+    // resume: the first call did.)
+    const location = finished.kind === 'finished' ? await oauth.resumeOnBehalf(pending.interaction.uid) : undefined;
     ctx.status = 302;
     ctx.redirect(location ?? returnTo);
   });
@@ -164,20 +167,4 @@ export function fsAuthorizeRouter(deps: FsAuthorizeDeps): Router {
   });
 
   return router;
-}
-
-/** Follows the resume URL with the browser's cookies and returns where oidc-provider sends the browser next. */
-async function resumeWithCookies(returnTo: string, cookies: Record<string, string>): Promise<string | undefined> {
-  const cookie = Object.entries(cookies)
-    .filter(([name, value]) => /^[\w.-]+$/.test(name) && !/[;\r\n]/.test(value))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('; ');
-  try {
-    const res = await fetch(returnTo, { headers: { cookie }, redirect: 'manual' });
-    await res.body?.cancel();
-    const location = res.headers.get('location');
-    return location ? new URL(location, returnTo).href : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 /**
  * The WSO2-compatible retrieve/persist API for a bank's own consent UI: Basic auth, sessionDataKey
- * lifecycle (unknown, one-shot), the retrieval data, persist with and without the browser's cookies,
+ * lifecycle (unknown, one-shot), the retrieval data, persist with and without the browser's cookies (a
+ * cookie-less client following the redirects lands at the TPP),
  * a step that rejects. The "browser" here is a cookie jar over fetch.
  */
 import { after, before, describe, test } from 'node:test';
@@ -249,18 +250,44 @@ describe('retrieve / persist', () => {
     assert.equal(after?.history.length, historyLength);
   });
 
-  test('persist without cookies: 302 to the resume URL, which the browser follows to the TPP', async () => {
+  test('a cookie-less client following persist\'s redirects lands at the TPP with code, state and iss', async () => {
     const flow = await startFlow(server, tpp);
-    const { key, jar } = await toConsentUi(flow);
+    const { key } = await toConsentUi(flow);
+    // the bank UI's backend: no cookies of Assent's, follows every redirect (the TPP's URI is not served)
+    let url = `${server.url}/api/fs/consent/authorize/persist/${key}`;
+    let res = await persist(key, { approval: 'true', accountIds: [ALICE.salary.accountId] });
+    const hops: string[] = [];
+    while (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location')!, url).href;
+      hops.push(url);
+      if (url.startsWith(tpp.redirectUri)) break;
+      assert.ok(hops.length < 5, `redirect loop: ${hops.join(' → ')}`);
+      res = await fetch(url, { redirect: 'manual' });
+    }
+    const location = new URL(hops.at(-1) ?? 'http://none/');
+    assert.equal(location.origin + location.pathname, tpp.redirectUri, hops.join(' → '));
+    assert.equal(hops.length, 1, 'persist answered the TPP directly');
+    assert.equal(location.searchParams.get('state'), flow.state);
+    assert.equal(location.searchParams.get('iss'), server.issuer);
+    const code = location.searchParams.get('code');
+    assert.ok(code);
+    const tokens = await exchangeCode(server, tpp, code, flow.verifier);
+    assert.equal(tokens.status, 200, tokens.text);
+    assert.equal((await introspect(server, tpp, tokens.json.access_token as string)).consent_id, flow.consentId);
+    assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'valid');
+  });
+
+  test('persist without cookies, denied: 302 straight to the TPP with access_denied; the key is spent', async () => {
+    const flow = await startFlow(server, tpp);
+    const { key } = await toConsentUi(flow);
     const res = await persist(key, { approval: false });
     assert.equal(res.status, 302);
-    const resume = res.headers.get('location')!;
-    assert.ok(resume.startsWith(server.issuer), resume);
-    const landed = await jar.fetch(resume);
-    const location = new URL(landed.headers.get('location')!);
+    const location = new URL(res.headers.get('location')!);
+    assert.equal(location.origin + location.pathname, tpp.redirectUri);
     assert.equal(location.searchParams.get('error'), 'access_denied');
     assert.equal(location.searchParams.get('state'), flow.state);
     assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'rejected');
+    assert.equal((await persist(key, { approval: true })).status, 404);
   });
 
   test('selecting an account the customer does not hold is 400 and changes nothing', async () => {
