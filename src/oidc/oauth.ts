@@ -109,8 +109,9 @@ export class OAuthService {
     const scheme = match[1]!.toLowerCase();
     const value = match[2]!;
 
-    const cc = (await this.#provider.ClientCredentials.find(value)) as unknown as StoredToken | undefined;
-    const at = cc ? undefined : ((await this.#provider.AccessToken.find(value)) as unknown as StoredToken | undefined);
+    // expired tokens are found too (kept a while after expiry, see single-use.ts) to answer "expired"
+    const cc = (await this.#provider.ClientCredentials.find(value, { ignoreExpiration: true })) as unknown as StoredToken | undefined;
+    const at = cc ? undefined : ((await this.#provider.AccessToken.find(value, { ignoreExpiration: true })) as unknown as StoredToken | undefined);
     const token = cc ?? at;
     this.#assertUsable(token);
 
@@ -131,7 +132,7 @@ export class OAuthService {
    * The sender constraint (DPoP / mTLS) is the forwarding gateway's to check. Throws TokenError.
    */
   async describeUserToken(value: string): Promise<AccessTokenInfo> {
-    const token = (await this.#provider.AccessToken.find(value)) as unknown as StoredToken | undefined;
+    const token = (await this.#provider.AccessToken.find(value, { ignoreExpiration: true })) as unknown as StoredToken | undefined;
     this.#assertUsable(token);
     return toTokenInfo(token, 'user');
   }

@@ -6,6 +6,7 @@
  * does on a sequential replay: the grant's tokens are revoked (RFC 6749 §4.1.2: a code used twice may
  * have been stolen) and the request gets the OAuth error. Either way the outcome does not depend on timing:
  * one exchange answers tokens, and once a second one arrives that token family is dead.
+ * (It also keeps access tokens a while after expiry: EXPIRED_TOKEN_GRACE_SECONDS.)
  */
 import { errors } from 'oidc-provider';
 import type { AdapterPayload, OidcAdapter, OidcAdapterClass } from '../storage/oidc-adapter.ts';
@@ -19,6 +20,15 @@ const LOST_RACE: Record<string, () => Error> = {
   PreAuthorizedCode: () => new errors.InvalidGrant('pre-authorized code already consumed'),
   PushedAuthorizationRequest: () => new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used'),
 };
+
+/**
+ * Access tokens are kept this long after they expire, so that an API can tell an expired token
+ * (401 TOKEN_EXPIRED) from one it never issued (TOKEN_INVALID). oidc-provider checks `exp` on every
+ * lookup, so an expired token is refused everywhere (introspection says inactive) whatever the storage
+ * keeps; only OAuthService asks with `ignoreExpiration` to name the problem.
+ */
+export const EXPIRED_TOKEN_GRACE_SECONDS = 3600;
+const KEPT_AFTER_EXPIRY = new Set(['AccessToken', 'ClientCredentials']);
 
 /** `Adapter` with consume() throwing the OAuth error when another call consumed the item first. */
 export function singleUseAdapter(Adapter: OidcAdapterClass): OidcAdapterClass {
@@ -34,7 +44,8 @@ export function singleUseAdapter(Adapter: OidcAdapterClass): OidcAdapterClass {
     }
 
     upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      return this.#inner.upsert(id, payload, expiresIn);
+      const keep = expiresIn !== undefined && KEPT_AFTER_EXPIRY.has(this.#modelName) ? expiresIn + EXPIRED_TOKEN_GRACE_SECONDS : expiresIn;
+      return this.#inner.upsert(id, payload, keep);
     }
     find(id: string): Promise<AdapterPayload | undefined> {
       return this.#inner.find(id);

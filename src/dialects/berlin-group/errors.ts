@@ -82,6 +82,7 @@ export const BG_ERRORS = {
   consentExpired: { status: 401, code: 'CONSENT_EXPIRED', text: 'the consent has expired' },
   consentInvalid: { status: 401, code: 'CONSENT_INVALID', text: 'the consent is not valid for the addressed service or resource' },
   consentUnknown: { status: 403, code: 'CONSENT_UNKNOWN', text: 'the consent is unknown' },
+  scopeMissing: { status: 403, code: 'SERVICE_BLOCKED', text: 'the access token does not allow this service' },
   authorisationUnknown: { status: 403, code: 'RESOURCE_UNKNOWN', text: 'the authorisation is unknown' },
   accountUnknown: { status: 403, code: 'RESOURCE_UNKNOWN', text: 'the account is not covered by the consent' },
   notFound: { status: 404, code: 'RESOURCE_UNKNOWN', text: 'no such resource' },
@@ -163,9 +164,13 @@ const BEARER_ERROR: Record<TokenError['problem'], string | undefined> = {
   invalid_dpop_proof: 'invalid_token',
 };
 
-/** Token problems: all 401 (the AIS 403 list has no token code); expiry is told apart. */
+/**
+ * Token problems: 401, TOKEN_EXPIRED for an expired token, TOKEN_INVALID for an unknown or unusable one;
+ * a valid token without the service's scope is 403 (RFC 6750 insufficient_scope) with SERVICE_BLOCKED,
+ * the AIS 403 code for a service this caller may not reach.
+ */
 export function renderTokenError(err: TokenError): RenderedError {
-  const kind: BgErrorName = err.problem === 'expired' ? 'tokenExpired' : 'tokenInvalid';
+  const kind: BgErrorName = err.problem === 'expired' ? 'tokenExpired' : err.problem === 'insufficient_scope' ? 'scopeMissing' : 'tokenInvalid';
   const error = BEARER_ERROR[err.problem];
   const challenge = error ? `Bearer realm="psd2", error="${error}"` : 'Bearer realm="psd2"';
   return render(kind, [{ text: err.message }], { 'WWW-Authenticate': challenge });

@@ -284,12 +284,12 @@ describe('Berlin Group consent API', () => {
       assertError(await call(server, 'GET', `/consents/${consentId}`, { token: revocable }), 401, 'TOKEN_INVALID');
     });
 
-    test('a token without the accountinformation scope → 401 TOKEN_INVALID', async () => {
+    test('a token without the accountinformation scope → 403 SERVICE_BLOCKED (insufficient_scope)', async () => {
       const res = await clientCredentialsToken(server, narrow, 'openid');
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json.scope, undefined);
       const answer = await call(server, 'GET', `/consents/${randomUUID()}`, { token: res.json.access_token as string });
-      assertError(answer, 401, 'TOKEN_INVALID');
+      assertError(answer, 403, 'SERVICE_BLOCKED');
       assert.match(answer.headers.get('www-authenticate') ?? '', /insufficient_scope/);
     });
 

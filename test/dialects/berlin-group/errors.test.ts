@@ -74,7 +74,7 @@ describe('renderError', () => {
     ['TokenError missing', new TokenError('missing', 'm'), 401, 'TOKEN_INVALID'],
     ['TokenError invalid', new TokenError('invalid', 'm'), 401, 'TOKEN_INVALID'],
     ['TokenError expired', new TokenError('expired', 'm'), 401, 'TOKEN_EXPIRED'],
-    ['TokenError insufficient_scope', new TokenError('insufficient_scope', 'm'), 401, 'TOKEN_INVALID'],
+    ['TokenError insufficient_scope', new TokenError('insufficient_scope', 'm'), 403, 'SERVICE_BLOCKED'],
     ['TokenError invalid_dpop_proof', new TokenError('invalid_dpop_proof', 'm'), 401, 'TOKEN_INVALID'],
     ['BgError unsupportedMediaType', new BgError('unsupportedMediaType'), 415, undefined],
     ['BgError accessExceeded', new BgError('accessExceeded'), 429, 'ACCESS_EXCEEDED'],
