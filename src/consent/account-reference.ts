@@ -22,10 +22,10 @@ export function identifierOf(ref: AccountReference): { kind: AccountIdentifierKi
   return { kind, value: kind === 'iban' ? normaliseIban(value) : value };
 }
 
-/** A stable key for the account (identifier + currency), to compare and deduplicate references. */
+/** A stable key for the account (identifier, clearing number, currency), to compare and deduplicate references. */
 export function referenceKey(ref: AccountReference): string {
   const id = identifierOf(ref);
-  return `${id?.kind ?? '?'}:${id?.value ?? ''}:${ref.currency ?? ''}`;
+  return `${id?.kind ?? '?'}:${id?.value ?? ''}:${ref.clearingNumber ?? ''}:${ref.currency ?? ''}`;
 }
 
 /**
@@ -36,6 +36,7 @@ export function covers(granted: AccountReference, wanted: AccountReference): boo
   const a = identifierOf(granted);
   const b = identifierOf(wanted);
   if (!a || !b || a.kind !== b.kind || a.value !== b.value) return false;
+  if (granted.clearingNumber !== undefined && granted.clearingNumber !== wanted.clearingNumber) return false;
   return granted.currency === undefined || granted.currency === wanted.currency;
 }
 

@@ -55,6 +55,8 @@ export interface AccountReference {
   pan?: string;
   maskedPan?: string;
   msisdn?: string;
+  /** the bank's clearing number (Sweden: beside a BBAN); qualifies the identifier, is not one */
+  clearingNumber?: string;
   currency?: string;
 }
 

@@ -57,6 +57,7 @@ export const accountReferenceSchema = z.strictObject({
   pan: identifier(35),
   maskedPan: identifier(35),
   msisdn: identifier(35),
+  clearingNumber: z.string().regex(/^[0-9]{1,5}$/, { error: 'must be 1 to 5 digits' }),
   currency: checked((v) => (isCurrencyCode(v) ? null : 'must be an ISO 4217 currency code such as EUR')),
 }).partial();
 
@@ -217,6 +218,7 @@ function normaliseReference(ref: AccountReference): AccountReference {
     const value = ref[kind];
     if (value !== undefined) out[kind] = kind === 'iban' ? normaliseIban(value) : value;
   }
+  if (ref.clearingNumber !== undefined) out.clearingNumber = ref.clearingNumber;
   if (ref.currency !== undefined) out.currency = ref.currency;
   return out;
 }

@@ -34,11 +34,25 @@ export function accessFor(access: AccountAccess, account: PsuAccount): AccessKin
   const has = (refs: AccountReference[] | undefined) =>
     (refs ?? []).some((r) => compactIban(r.iban) === iban && (!r.currency || r.currency === account.currency));
   const kinds: AccessKind[] = [];
+  // an empty list: the TPP asks for the accounts the PSU picks here (bank-offered consent)
+  if (isBankOffered(access)) {
+    const chosen = (refs: AccountReference[] | undefined) => refs !== undefined && refs.length === 0;
+    kinds.push('accounts');
+    if (chosen(access.balances)) kinds.push('balances');
+    if (chosen(access.transactions)) kinds.push('transactions');
+    return kinds;
+  }
   // Berlin Group: an account listed for balances or transactions is also granted account access.
   if (has(access.accounts) || has(access.balances) || has(access.transactions)) kinds.push('accounts');
   if (has(access.balances)) kinds.push('balances');
   if (has(access.transactions)) kinds.push('transactions');
   return kinds;
+}
+
+/** True when the TPP sent empty account lists: the PSU picks the accounts on the consent page. */
+export function isBankOffered(access: AccountAccess): boolean {
+  const lists = [access.accounts, access.balances, access.transactions].filter((l) => l !== undefined);
+  return lists.length > 0 && lists.every((l) => l.length === 0);
 }
 
 /** True when the consent lets the PSU pick from all their accounts (no explicit account list). */
@@ -51,7 +65,8 @@ export const accountsStep = {
   priority: DEFAULT_PRIORITIES.accounts,
   async run(ctx) {
     const accounts = await ctx.psuAccounts();
-    const global = isGlobalAccess(ctx.consent.access);
+    // nothing pre-selected when the PSU is the one to choose (global access other than allPsd2, bank-offered)
+    const global = isGlobalAccess(ctx.consent.access) || isBankOffered(ctx.consent.access);
     ctx.data.allowMultipleAccounts = true;
     ctx.data.accounts = accounts.map((a) => {
       const covered = accessFor(ctx.consent.access, a).length > 0;

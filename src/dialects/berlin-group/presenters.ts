@@ -2,7 +2,7 @@
  * Domain → Berlin Group (Open Payments 1.3.3) response bodies. Pure functions; each names the spec schema
  * it produces. Links are paths on this server, as in the Open Payments walk-through.
  */
-import type { AccountAccess, AccountReference, Authorisation, Consent } from '../../consent/types.ts';
+import type { AccountAccess, AccountReference, Authorisation, Consent, GrantedAccount } from '../../consent/types.ts';
 import type { AssentConfig } from '../../../config/schema.ts';
 
 export const BASE_PATH = '/psd2/consent/v1';
@@ -47,7 +47,7 @@ export function consentCreated(consent: Consent, scaMethods: readonly ScaMethod[
 /** consentInformationResponse-200_json */
 export function consentInformation(consent: Consent) {
   return {
-    access: presentAccess(consent.access),
+    access: presentAccess(consent.access, consent.grantedAccounts),
     recurringIndicator: consent.recurringIndicator,
     validUntil: consent.validUntil,
     frequencyPerDay: consent.frequencyPerDay,
@@ -124,8 +124,12 @@ function encodeQueryValue(value: string): string {
   return encodeURIComponent(value).replace(/%3A/gi, ':').replace(/%2F/gi, '/');
 }
 
-/** The domain's access in the Open Payments spelling (see schemas.ts consentBodyToDomain). */
-export function presentAccess(access: AccountAccess) {
+/**
+ * The domain's access in the Open Payments spelling (see schemas.ts consentBodyToDomain). A bank-offered
+ * consent (empty lists) shows the accounts the PSU chose once they are granted, each list with the
+ * accounts granted for that kind, as the Berlin Group implementation guidelines describe.
+ */
+export function presentAccess(access: AccountAccess, granted: readonly GrantedAccount[] = []) {
   const out: {
     accounts?: AccountReference[];
     balances?: AccountReference[];
@@ -136,6 +140,11 @@ export function presentAccess(access: AccountAccess) {
   for (const name of ['accounts', 'balances', 'transactions'] as const) {
     const list = access[name];
     if (list !== undefined) out[name] = list.map((ref) => ({ ...ref }));
+    if (list?.length === 0 && granted.length > 0) {
+      out[name] = granted
+        .filter((a) => a.access.includes(name) && a.iban !== undefined)
+        .map((a) => ({ iban: a.iban!, ...(a.currency !== undefined ? { currency: a.currency } : {}) }));
+    }
   }
   if (access.availableAccountsWithBalance !== undefined) out.availableAccounts = 'allAccountsWithBalances';
   else if (access.availableAccounts !== undefined) out.availableAccounts = 'allAccounts';

@@ -127,7 +127,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
       issues.push({ path: HEADER_NAMES['tpp-redirect-uri'], code: 'invalid_value', message: 'is not a redirect URI registered for this TPP' });
     }
     const dialect = consentBodyToDomain(bgState(ctx).body);
-    const result = validateAccountConsentRequest(dialect.body, { now: now(), maxValidityDays: config.consent.maxValidityDays, maxFrequencyPerDay: config.consent.maxFrequencyPerDay });
+    const result = validateAccountConsentRequest(dialect.body, { now: now(), maxValidityDays: config.consent.maxValidityDays, maxFrequencyPerDay: config.consent.maxFrequencyPerDay, allowBankOffered: true });
     issues.push(...mergeIssues(dialect.issues, result.ok ? [] : result.error.issues));
     if (!result.ok || issues.length > 0) throw new ConsentValidationError(issues);
 

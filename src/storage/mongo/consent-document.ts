@@ -12,6 +12,7 @@
  *   psuIpAddress                              [psuIpAddress]   not searchable
  *   access.{accounts,balances,transactions}[] iban, bban, pan, maskedPan, msisdn [the identifier's kind]
  *                                                              IBANs searched by accessIbanIndex
+ *                                             (a reference's clearingNumber, a bank's branch code, in clear)
  *   grantedAccounts[].iban                    [iban]           searched by grantedIbanIndex
  *   grantedAccounts[].accountId               [accountId]      the bank's account id: personal, not searched
  *   details: EVERY string, at any depth, except DETAILS_IN_CLEAR

@@ -7,18 +7,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { makeSecretClient, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
-import { assertError, call, tokenFor } from './helpers.ts';
+import { ALICE, followRedirects, openConsentPage, startFlow, submitDecision } from '../../support/tpp.ts';
+import { assertError, call, consentBody, tokenFor } from './helpers.ts';
 
-describe('Berlin Group conformance', () => {
+describe('Berlin Group conformance: tokens', () => {
   let server: TestServer;
   let tpp: TestClient;
-  let token: string;
-
   before(async () => {
-    tpp = makeSecretClient('bgc-tpp');
+    tpp = makeSecretClient('bgc-short');
     // client_credentials tokens live 1 s here, so that one can expire during the test
-    server = await startTestServer({ clients: [tpp.config], profile: 'demo', ttl: { clientCredentials: 1 } });
-    token = await tokenFor(server, tpp);
+    server = await startTestServer({ clients: [tpp.config], profile: 'demo', ttl: { clientCredentials: 1 } }, { embedded: false });
   });
   after(() => server.stop());
 
@@ -29,5 +27,67 @@ describe('Berlin Group conformance', () => {
     assertError(expired, 401, 'TOKEN_EXPIRED');
     assert.match(expired.headers.get('www-authenticate') ?? '', /invalid_token/);
     assertError(await call(server, 'GET', `/consents/${randomUUID()}`, { token: 'x'.repeat(43) }), 401, 'TOKEN_INVALID');
+  });
+
+});
+
+describe('Berlin Group conformance', () => {
+  let server: TestServer;
+  let tpp: TestClient;
+  let token: string;
+
+  before(async () => {
+    tpp = makeSecretClient('bgc-tpp');
+    server = await startTestServer({ clients: [tpp.config], profile: 'demo' });
+    token = await tokenFor(server, tpp);
+  });
+  after(() => server.stop());
+
+  test('account references take clearingNumber (1 to 5 digits) beside the identifier, kept and shown back', async () => {
+    const ref = { bban: '58398257466', clearingNumber: '5392', currency: 'SEK' };
+    const created = await call(server, 'POST', '/consents', { token, json: consentBody({ access: { accounts: [ref], balances: [ref] } }) });
+    assert.equal(created.status, 201, created.text);
+    const read = await call(server, 'GET', `/consents/${created.body.consentId}`, { token });
+    assert.deepEqual(read.body.access, { accounts: [ref], balances: [ref] });
+    const bad = await call(server, 'POST', '/consents', {
+      token,
+      json: consentBody({ access: { accounts: [{ ...ref, clearingNumber: '53-92' }] } }),
+    });
+    assertError(bad, 400, 'FORMAT_ERROR', 'access.accounts[0].clearingNumber');
+    // a clearing number is not an identifier of its own
+    assertError(
+      await call(server, 'POST', '/consents', { token, json: consentBody({ access: { accounts: [{ clearingNumber: '5392' }] } }) }),
+      400,
+      'FORMAT_ERROR',
+      'access.accounts[0]',
+    );
+  });
+
+  test('empty accounts: the list of accessible accounts; the customer picks on the page, the consent records and shows them', async () => {
+    const body = consentBody({ access: { accounts: [] } });
+    const created = await call(server, 'POST', '/consents', { token, json: body });
+    assert.equal(created.status, 201, created.text);
+    const flow = await startFlow(server, tpp, body);
+    const page = await openConsentPage(server, flow);
+    assert.deepEqual(page.form.getAll('accounts'), [], 'nothing is pre-selected: the customer picks');
+    page.form.append('accounts', ALICE.savings.accountId);
+    const { left } = await followRedirects(server, page.jar, await submitDecision(page, 'approve'));
+    assert.ok(left?.startsWith(tpp.redirectUri), left);
+    assert.ok(new URL(left!).searchParams.get("code"));
+    const consent = await server.assent.consents.get(flow.consentId);
+    assert.equal(consent?.status, 'valid');
+    assert.deepEqual(consent?.grantedAccounts?.map((a) => [a.accountId, a.access]), [[ALICE.savings.accountId, ['accounts']]]);
+    const read = await call(server, 'GET', `/consents/${flow.consentId}`, { token });
+    assert.deepEqual(read.body.access, { accounts: [{ iban: ALICE.savings.iban, currency: ALICE.savings.currency }] });
+    // an empty list cannot be mixed with named accounts
+    assertError(
+      await call(server, 'POST', '/consents', {
+        token,
+        json: consentBody({ access: { accounts: [], balances: [{ iban: ALICE.salary.iban }] } }),
+      }),
+      400,
+      'FORMAT_ERROR',
+      'access.accounts',
+    );
   });
 });

@@ -78,7 +78,7 @@ const CASES: Case[] = [
   { name: 'access as an array', request: withAccess([accounts]), status: 400, code: 'FORMAT_ERROR', path: 'access' },
   { name: 'access missing', request: without('access'), status: 400, code: 'FORMAT_ERROR', path: 'access' },
   { name: 'unknown field in access', request: withAccess({ accounts, cards: accounts }), status: 400, code: 'FORMAT_ERROR', path: 'access.cards' },
-  { name: 'empty account list', request: withAccess({ accounts: [] }), status: 400, code: 'FORMAT_ERROR', path: 'access.accounts' },
+  { name: 'empty account list beside named accounts', request: withAccess({ accounts: [], balances: accounts }), status: 400, code: 'FORMAT_ERROR', path: 'access.accounts' },
   { name: 'accounts not an array', request: withAccess({ accounts: accounts[0] }), status: 400, code: 'FORMAT_ERROR', path: 'access.accounts' },
   { name: 'bad IBAN checksum', request: withAccess({ accounts: [{ iban: 'DE89370400440532013001', currency: 'EUR' }] }), status: 400, code: 'FORMAT_ERROR', path: 'access.accounts[0].iban' },
   { name: 'IBAN of an unknown country', request: withAccess({ accounts: [{ iban: 'XX89370400440532013000' }] }), status: 400, code: 'FORMAT_ERROR', path: 'access.accounts[0].iban' },
