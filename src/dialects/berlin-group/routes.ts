@@ -8,7 +8,8 @@
  *   POST   /consents/{consentId}/authorisations              start authorisation            201
  *   GET    /consents/{consentId}/authorisations              authorisation ids              200
  *   GET    /consents/{consentId}/authorisations/{authId}     SCA status                     200
- *   PUT    /consents/{consentId}/authorisations/{authId}     select the SCA method          200 (+ scaOAuth link)
+ *   PUT    /consents/{consentId}/authorisations/{authId}     select the SCA method          200 (+ scaOAuth link;
+ *                                                             no body: the default method)
  *   GET    /openapi.json                                     this API's OpenAPI description
  *
  * Every consent call: dialect error handler → X-Request-ID (UUID) → TPP access token (client_credentials,
@@ -112,7 +113,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
   router.post('/consents/:consentId/authorisations', ...api, headers, body(false), startAuthorisation);
   router.get('/consents/:consentId/authorisations', ...api, headers, listAuthorisations);
   router.get('/consents/:consentId/authorisations/:authorisationId', ...api, headers, getScaStatus);
-  router.put('/consents/:consentId/authorisations/:authorisationId', ...api, headers, body(true), selectAuthenticationMethod);
+  router.put('/consents/:consentId/authorisations/:authorisationId', ...api, headers, body(false), selectAuthenticationMethod);
   for (const [path, methods] of Object.entries(ALLOWED)) router.all(path, errors, methodNotAllowed(methods));
   router.all('/{*rest}', errors, notFound);
 
@@ -193,10 +194,12 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
   async function selectAuthenticationMethod(ctx: Context) {
     const consent = await ownedConsent(ctx);
     const authorisationId = authorisationIdOf(ctx, consent.id);
-    const given = bgState(ctx).body;
+    const given = bgState(ctx).body ?? {};
     const parsed = selectAuthenticationMethodBodySchema.safeParse(given);
     if (!parsed.success) throw new ConsentValidationError(zodIssues(parsed.error, given));
-    const method = scaMethods.find((m) => m.authenticationMethodId === parsed.data.authenticationMethodId);
+    // no body (or `{}`): the bank's default method, the first configured
+    const wanted = parsed.data.authenticationMethodId ?? scaMethods[0]!.authenticationMethodId;
+    const method = scaMethods.find((m) => m.authenticationMethodId === wanted);
     if (!method) {
       throw new BgError('scaMethodUnknown', [
         { path: 'authenticationMethodId', text: `must be one of ${scaMethods.map((m) => m.authenticationMethodId).join(', ')}` },

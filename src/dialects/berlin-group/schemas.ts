@@ -23,10 +23,17 @@ export const HEADER_NAMES = {
 /** The spec's `format: uuid`: 8-4-4-4-12 hex digits (any version, as ajv-formats reads it). */
 export const requestIdSchema = z.guid({ error: 'must be a UUID' });
 
+/**
+ * The spec's `format: ipv4` (dotted quad, no leading zeros, as ajv-formats reads it), and IPv6 besides:
+ * every address the spec allows, and the PSUs on IPv6 too (our served description says ipv4 or ipv6).
+ */
 const psuIpAddress = z.string().refine((v) => isIP(v) !== 0, { error: 'must be an IPv4 or IPv6 address' });
 const psuId = z.string().min(1, { error: 'must not be empty' }).max(140, { error: 'must be at most 140 characters' });
-/** ISO 9362 BIC, the spec's X-BicFi pattern (anchored). */
-const bicFi = z.string().regex(/^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$/, { error: 'must be a BIC such as AAAADEBBXXX' });
+/**
+ * The spec's X-BicFi pattern as OpenAPI (JSON Schema) applies it: unanchored, so the header must contain an
+ * ISO 9362 BIC. Assent does not route by it (one ASPSP), so accepting what the spec accepts costs nothing.
+ */
+const bicFi = z.string().regex(/[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3}){0,1}/, { error: 'must contain a BIC such as AAAADEBBXXX' });
 const tppRedirectUri = z
   .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URI' })
   .max(2048, { error: 'must be at most 2048 characters' });
@@ -55,9 +62,13 @@ export const resourceIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);
 /** Start authorisation: no body, or an empty object (the redirect approach uploads nothing here). */
 export const startAuthorisationBodySchema = z.strictObject({});
 
-/** Update PSU data, "Select PSU Authentication Method" (the spec's selectPsuAuthenticationMethod). */
+/**
+ * Update PSU data, "Select PSU Authentication Method" (the spec's selectPsuAuthenticationMethod). The body
+ * is optional in the spec (its first form is `{}`, "Update PSU Identification"): without one, or with
+ * `{}`, the bank's default method is selected.
+ */
 export const selectAuthenticationMethodBodySchema = z.strictObject({
-  authenticationMethodId: z.string().min(1).max(35),
+  authenticationMethodId: z.string().min(1).max(35).optional(),
 });
 
 /**

@@ -90,4 +90,18 @@ describe('Berlin Group conformance', () => {
       'access.accounts',
     );
   });
+
+  test('PUT without a body, or with {}, selects the default SCA method (the spec makes the body optional)', async () => {
+    for (const options of [{}, { json: {} }]) {
+      const consentId = (await call(server, 'POST', '/consents', { token, json: consentBody() })).body.consentId as string;
+      // POST authorisations without a body too
+      const started = await call(server, 'POST', `/consents/${consentId}/authorisations`, { token });
+      assert.equal(started.status, 201, started.text);
+      const res = await call(server, 'PUT', `/consents/${consentId}/authorisations/${started.body.authorisationId}`, { token, ...options });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.scaStatus, 'scaMethodSelected');
+      assert.equal(res.body.chosenScaMethod.authenticationMethodId, 'push-otp');
+      assert.ok(res.body._links.scaOAuth.href);
+    }
+  });
 });
