@@ -14,7 +14,7 @@ import type { Context } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { OAuthService, InteractionInfo } from '../oidc/oauth.ts';
 import type { PsuDirectory } from '../psu/directory.ts';
-import { ApprovalError, type Approvals, type PendingApproval } from '../steps/approval.ts';
+import { ApprovalError, emptyPageData, type Approvals, type PendingApproval } from '../steps/approval.ts';
 import { StepError, type ConsentPageData, type Locale } from '../steps/contracts.ts';
 import type { DecisionGate, FinishOutcome } from '../steps/decide-once.ts';
 import type { Logger } from '../log.ts';
@@ -64,6 +64,18 @@ export function interactionRouter(deps: InteractionDeps): Router {
   const { oauth, approvals, decisions, views, csrf, log } = deps;
   const router = new Router({ prefix: '/interaction' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+
+  // The customer always gets a page: anything not handled below (a step's plain Error, a store outage)
+  // is logged and shown as a friendly error page, never the JSON fallback.
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const e = err as Error;
+      log.error({ error: e.name, message: e.message, uid: ctx.params.uid }, 'interaction failed');
+      renderErrorPage(ctx, views, 500, localeOf(ctx), 'error.generic');
+    }
+  });
 
   /** The interaction of this browser (its cookie), and it must be the one in the URL. */
   async function load(ctx: Context): Promise<InteractionInfo | undefined> {
@@ -135,6 +147,16 @@ export function interactionRouter(deps: InteractionDeps): Router {
     renderErrorPage(ctx, views, failed ? 503 : 409, localeOf(ctx, interaction), failed ? 'error.generic' : 'error.decided');
   }
 
+  /**
+   * What the TPP is told when a step stops the pipeline (docs/plugins.md, "Errors"): access_denied
+   * rejects the consent; a conflict or an outage leaves it as it is.
+   */
+  async function stepErrorResult(pending: PendingApproval, err: StepError) {
+    if (err.code === 'access_denied') return (await approvals.refuse(pending, err)).result;
+    if (err.code === 'consent_conflict') return consentUnavailable;
+    return { error: 'temporarily_unavailable', error_description: err.description };
+  }
+
   const consentUnavailable = {
     error: 'access_denied',
     error_description: 'the consent is no longer awaiting authorisation',
@@ -181,7 +203,20 @@ export function interactionRouter(deps: InteractionDeps): Router {
       ctx.redirect(target.href);
       return;
     }
-    renderConsent(ctx, pending, await approvals.retrieve(pending, locale), locale);
+    const data = emptyPageData(pending.consent);
+    try {
+      await approvals.retrieve(pending, locale, data);
+    } catch (err) {
+      if (!(err instanceof StepError)) throw err;
+      if (err.code === 'invalid_request') {
+        // the page as far as the steps built it, with the step's message
+        renderConsent(ctx, pending, data, locale, err.description);
+        return;
+      }
+      respond(ctx, interaction, await decisions.finish(interaction, async () => stepErrorResult(pending, err)));
+      return;
+    }
+    renderConsent(ctx, pending, data, locale);
   });
 
   router.post('/:uid/login', form, async (ctx) => {

@@ -59,6 +59,11 @@ export interface ApprovalDeps {
   resolvers?: readonly ConsentReferenceResolver[];
 }
 
+/** The page data before any retrieval step ran. */
+export function emptyPageData(consent: Pick<Consent, 'type'>): ConsentPageData {
+  return { type: consent.type, permissions: [], allowMultipleAccounts: true, basicConsentData: {}, accounts: [], notices: [], extra: {} };
+}
+
 export class Approvals {
   readonly #deps: ApprovalDeps;
 
@@ -91,17 +96,11 @@ export class Approvals {
     return { interaction, reference, consent, client: { clientId: client.clientId, name: client.name }, psu };
   }
 
-  /** Runs the retrieval steps: what the approval page shows. */
-  async retrieve(pending: PendingApproval, locale: Locale): Promise<ConsentPageData> {
-    const data: ConsentPageData = {
-      type: pending.consent.type,
-      permissions: [],
-      allowMultipleAccounts: true,
-      basicConsentData: {},
-      accounts: [],
-      notices: [],
-      extra: {},
-    };
+  /**
+   * Runs the retrieval steps: what the approval page shows. `data` (default: empty page data) is filled
+   * in place, so a caller that catches a step's error still has what the steps before it built.
+   */
+  async retrieve(pending: PendingApproval, locale: Locale, data: ConsentPageData = emptyPageData(pending.consent)): Promise<ConsentPageData> {
     const ctx: RetrievalContext = { ...this.#base(pending, locale), data };
     await this.#deps.retrieval.run(ctx);
     return data;
@@ -125,20 +124,8 @@ export class Approvals {
       await this.#deps.persist.run(ctx);
     } catch (err) {
       if (grantId) await this.#deps.oauth.revokeGrant(grantId);
-      if (!(err instanceof StepError) || err.code === 'invalid_request') throw err;
-      if (err.code === 'access_denied') {
-        const denied = await this.#deps.consents
-          .deny(pending.consent, {
-            psuId: pending.psu.id,
-            ...(pending.reference.authorisationId ? { authorisationId: pending.reference.authorisationId } : {}),
-            reason: err.description,
-            // a rejection the step names is the bank's decision, not the customer's
-            ...(err.rejection ? { rejection: err.rejection, actor: 'ASPSP' as const } : {}),
-          })
-          .catch(() => pending.consent);
-        return { approved: false, consent: denied, result: { error: 'access_denied', error_description: err.description } };
-      }
-      throw err;
+      if (!(err instanceof StepError) || err.code !== 'access_denied') throw err;
+      return this.refuse(pending, err);
     }
     const stored = ctx.stored;
     if (!stored) throw new Error('no persist step stored the decision (is assent.store-decision missing?)');
@@ -151,6 +138,23 @@ export class Approvals {
       consent: stored,
       result: { error: 'access_denied', error_description: 'the customer did not allow access' },
     };
+  }
+
+  /**
+   * A step refused the approval (StepError access_denied, in either pipeline): the consent is rejected
+   * (SCA failed) with the step's description as the reason, and the TPP is to be told access_denied.
+   */
+  async refuse(pending: PendingApproval, err: StepError): Promise<DecisionOutcome> {
+    const denied = await this.#deps.consents
+      .deny(pending.consent, {
+        psuId: pending.psu.id,
+        ...(pending.reference.authorisationId ? { authorisationId: pending.reference.authorisationId } : {}),
+        reason: err.description,
+        // a rejection the step names is the bank's decision, not the customer's
+        ...(err.rejection ? { rejection: err.rejection, actor: 'ASPSP' as const } : {}),
+      })
+      .catch(() => pending.consent);
+    return { approved: false, consent: denied, result: { error: 'access_denied', error_description: err.description } };
   }
 
   #base(pending: PendingApproval, locale: Locale) {
