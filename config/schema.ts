@@ -214,6 +214,11 @@ export const configSchema = z
      * `?sessionDataKey=…`, and that UI uses /api/fs/consent/authorize/{retrieve,persist}. Absent: Assent's page.
      */
     consentPageUrl: url.optional(),
+    /**
+     * A bank's own templates, searched before Assent's views/ (relative to the working directory): override
+     * a page, or supply partials/consent-extra.njk to show step data (`data.extra`) on the consent page.
+     */
+    viewsDir: z.string().min(1).optional(),
     /** step plugins: module specifiers (relative to the working directory, or package names) */
     steps: z
       .object({ retrieval: z.array(z.string()).default([]), persist: z.array(z.string()).default([]) })

@@ -4,6 +4,7 @@
  * in-process on a free port.
  */
 import { createServer, type Server } from 'node:http';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
 import type Provider from 'oidc-provider';
@@ -20,10 +21,10 @@ import { ConfigPsuDirectory, type PsuDirectory } from './psu/directory.ts';
 import { Approvals } from './steps/approval.ts';
 import { DecisionGate } from './steps/decide-once.ts';
 import { defaultPersistSteps, defaultRetrievalSteps } from './steps/defaults.ts';
-import { loadStepPlugins } from './steps/loader.ts';
+import { describeSteps, loadStepPlugins } from './steps/loader.ts';
 import { persistPipeline, retrievalPipeline } from './steps/pipeline.ts';
 import type { PersistStep, RetrievalStep } from './steps/contracts.ts';
-import { createViews } from './interaction/views.ts';
+import { createViews, VIEWS_DIR } from './interaction/views.ts';
 import { negotiateLocale, translator } from './interaction/i18n.ts';
 import { interactionRouter } from './interaction/routes.ts';
 import { myConsentsRouter } from './interaction/my-consents.ts';
@@ -85,8 +86,17 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       receivedTimeoutSeconds: config.consent.receivedTimeoutSeconds,
       defaultScaMethodId: config.consent.scaMethods[0]!.authenticationMethodId,
     });
-    const persist = persistPipeline([...defaultPersistSteps(consents), ...plugins.persist, ...(options.steps?.persist ?? [])]);
-    const views = createViews();
+    const defaultPersist = defaultPersistSteps(consents);
+    const persist = persistPipeline([...defaultPersist, ...plugins.persist, ...(options.steps?.persist ?? [])]);
+    const defaults = new Set<object>([...defaultRetrievalSteps, ...defaultPersist]);
+    log.info(
+      {
+        retrieval: describeSteps(retrieval.steps, plugins.sources, defaults),
+        persist: describeSteps(persist.steps, plugins.sources, defaults),
+      },
+      'approval steps loaded',
+    );
+    const views = createViews(config.viewsDir ? [resolve(config.viewsDir), VIEWS_DIR] : VIEWS_DIR);
     const provider = createProvider({
       config,
       adapter: stores.oidcAdapter,

@@ -11,7 +11,7 @@
  * Enable with config `steps: { retrieval: ["./examples/steps/risk-notice.ts"], persist: ["./examples/steps/risk-notice.ts"] }`:
  * the loader takes the steps of each kind from the module's `retrievalSteps` / `persistSteps` exports.
  */
-import { StepError, type PersistStep, type RetrievalStep } from '../../src/steps/contracts.ts';
+import { StepError, type PersistStep, type RetrievalStep } from 'assent/steps';
 
 export const FREQUENCY_THRESHOLD = 10;
 

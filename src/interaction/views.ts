@@ -48,7 +48,8 @@ function templateNames(dir: string): string[] {
     .map((name) => relative(dir, join(dir, name)).split(sep).join('/'));
 }
 
-export function createViews(viewsDir: string = VIEWS_DIR, options: ViewsOptions = {}): Views {
+/** `viewsDir`: one directory, or several searched in order (a bank's overrides first, then VIEWS_DIR) */
+export function createViews(viewsDir: string | string[] = VIEWS_DIR, options: ViewsOptions = {}): Views {
   const noCache = options.noCache ?? process.env.NODE_ENV === 'development';
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir, { noCache, watch: false }), {
     autoescape: true,
@@ -59,7 +60,10 @@ export function createViews(viewsDir: string = VIEWS_DIR, options: ViewsOptions 
   env.addFilter('iban', formatIban);
   // The loader keeps each Template it read (noCache false) and a Template compiles once; compiling them
   // all now moves that work out of the first requests and finds a broken template at startup.
-  if (!noCache) for (const name of templateNames(viewsDir)) env.getTemplate(name, true);
+  if (!noCache) {
+    const names = new Set((Array.isArray(viewsDir) ? viewsDir : [viewsDir]).flatMap(templateNames));
+    for (const name of names) env.getTemplate(name, true);
+  }
   const translators = new Map<Locale, ReturnType<typeof translator>>();
   const translate = (locale: Locale) => {
     let t = translators.get(locale);

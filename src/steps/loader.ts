@@ -23,7 +23,7 @@ function specifierUrl(specifier: string, baseDir: string): string {
   return specifier.startsWith('.') || specifier.startsWith('/') ? pathToFileURL(resolve(baseDir, specifier)).href : specifier;
 }
 
-async function loadSteps(specifiers: readonly string[], kind: string, baseDir: string): Promise<unknown[]> {
+async function loadSteps(specifiers: readonly string[], kind: string, baseDir: string, sources: Map<object, string>): Promise<unknown[]> {
   const steps: unknown[] = [];
   for (const specifier of specifiers) {
     let mod: Record<string, unknown>;
@@ -42,6 +42,7 @@ async function loadSteps(specifiers: readonly string[], kind: string, baseDir: s
         throw new StepConfigError(`${kind} step module "${specifier}" [${i}]: ${problem}`);
       }
       steps.push(step);
+      sources.set(step as object, specifier);
     }
   }
   return steps;
@@ -50,9 +51,24 @@ async function loadSteps(specifiers: readonly string[], kind: string, baseDir: s
 export async function loadStepPlugins(
   config: { retrieval: readonly string[]; persist: readonly string[] },
   baseDir = process.cwd(),
-): Promise<{ retrieval: RetrievalStep[]; persist: PersistStep[] }> {
+): Promise<{ retrieval: RetrievalStep[]; persist: PersistStep[]; sources: Map<object, string> }> {
+  const sources = new Map<object, string>();
   return {
-    retrieval: (await loadSteps(config.retrieval, 'retrieval', baseDir)) as RetrievalStep[],
-    persist: (await loadSteps(config.persist, 'persist', baseDir)) as PersistStep[],
+    retrieval: (await loadSteps(config.retrieval, 'retrieval', baseDir, sources)) as RetrievalStep[],
+    persist: (await loadSteps(config.persist, 'persist', baseDir, sources)) as PersistStep[],
+    sources,
   };
+}
+
+/** id, priority and where each step of a pipeline came from ("assent" defaults, a module, or "code"), in run order */
+export function describeSteps(
+  steps: ReadonlyArray<{ id: string; priority: number }>,
+  sources: ReadonlyMap<object, string>,
+  defaults: ReadonlySet<object>,
+): Array<{ id: string; priority: number; source: string }> {
+  return steps.map((step) => ({
+    id: step.id,
+    priority: step.priority,
+    source: defaults.has(step) ? 'assent' : (sources.get(step) ?? 'code'),
+  }));
 }

@@ -4,6 +4,7 @@
  */
 import type { ConsentType } from '../consent/types.ts';
 import type { PersistContext, PersistStep, RetrievalContext, RetrievalStep } from './contracts.ts';
+import { checkPersistOutput, checkRetrievalOutput } from './output.ts';
 
 export class StepConfigError extends Error {
   override name = 'StepConfigError';
@@ -19,9 +20,12 @@ interface AnyStep<C> {
 export class StepPipeline<C extends { consent: { type: ConsentType } }> {
   readonly kind: string;
   readonly steps: ReadonlyArray<AnyStep<C>>;
+  readonly #check: ((ctx: C, stepId: string) => void) | undefined;
 
-  constructor(kind: string, steps: ReadonlyArray<AnyStep<C>>) {
+  /** `check` validates what each step left in the context (throws naming the step and the field) */
+  constructor(kind: string, steps: ReadonlyArray<AnyStep<C>>, check?: (ctx: C, stepId: string) => void) {
     this.kind = kind;
+    this.#check = check;
     const ids = new Map<string, number>();
     const priorities = new Map<number, string>();
     for (const step of steps) {
@@ -39,6 +43,7 @@ export class StepPipeline<C extends { consent: { type: ConsentType } }> {
     for (const step of this.steps) {
       if (step.consentTypes && !step.consentTypes.includes(ctx.consent.type)) continue;
       await step.run(ctx);
+      this.#check?.(ctx, step.id);
     }
   }
 
@@ -51,9 +56,9 @@ export type RetrievalPipeline = StepPipeline<RetrievalContext>;
 export type PersistPipeline = StepPipeline<PersistContext>;
 
 export function retrievalPipeline(steps: readonly RetrievalStep[]): RetrievalPipeline {
-  return new StepPipeline<RetrievalContext>('retrieval', steps);
+  return new StepPipeline<RetrievalContext>('retrieval', steps, checkRetrievalOutput);
 }
 
 export function persistPipeline(steps: readonly PersistStep[]): PersistPipeline {
-  return new StepPipeline<PersistContext>('persist', steps);
+  return new StepPipeline<PersistContext>('persist', steps, checkPersistOutput);
 }

@@ -9,6 +9,11 @@
 import type { Consent } from '../consent/types.ts';
 import type { Psu, PsuAccount } from '../psu/directory.ts';
 import type { ConsentPageData, Decision, Locale, PersistContext, PersistStep, RetrievalContext, RetrievalStep, StepClient } from './contracts.ts';
+import { checkPersistOutput, checkRetrievalOutput } from './output.ts';
+
+/** pipelines and the default steps, to run a step together with those it depends on */
+export { retrievalPipeline, persistPipeline } from './pipeline.ts';
+export { accountsStep, permissionsStep, basicDataStep, validateAccountsStep, psuMatchStep } from './defaults.ts';
 
 export const SAMPLE_ACCOUNTS: PsuAccount[] = [
   { accountId: 'acc-1', iban: 'SE4550000000058398257466', currency: 'SEK', name: 'Salary account' },
@@ -83,10 +88,14 @@ export function persistContext(options: SampleOptions & { decision?: Decision; m
   return ctx;
 }
 
-/** Runs one retrieval step (ignoring its consentTypes filter) and returns the context. */
+/**
+ * Runs one retrieval step (ignoring its consentTypes filter) and returns the context; throws a
+ * StepOutputError, as the server would, when the step leaves page data of the wrong shape.
+ */
 export async function runRetrievalStep(step: RetrievalStep, options: SampleOptions = {}): Promise<RetrievalContext> {
   const ctx = retrievalContext(options);
   await step.run(ctx);
+  checkRetrievalOutput(ctx, step.id);
   return ctx;
 }
 
@@ -97,5 +106,6 @@ export async function runPersistStep(
 ): Promise<PersistContext & { grantsIssued: number }> {
   const ctx = persistContext(options);
   await step.run(ctx);
+  checkPersistOutput(ctx, step.id);
   return ctx;
 }
