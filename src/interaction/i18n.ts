@@ -126,3 +126,29 @@ export function formatDate(isoDate: string | Date, locale: Locale): string {
   if (Number.isNaN(date.getTime())) return String(isoDate);
   return DATE_FORMATS[isLocale(locale) ? locale : DEFAULT_LOCALE].format(date);
 }
+
+const NUMBER_FORMATS: Readonly<Record<Locale, Intl.NumberFormat>> = {
+  en: new Intl.NumberFormat('en-GB'),
+  'pt-BR': new Intl.NumberFormat('pt-BR'),
+};
+
+/**
+ * One "More details" value (WSO2 basicConsentData: strings) as the customer reads it: an ISO date or
+ * timestamp as a date, "true" / "false" as yes / no, a number in the locale's notation; other text as given.
+ */
+export function formatDetailValue(value: unknown, locale: Locale): string {
+  const text = String(value ?? '');
+  const t = translator(locale);
+  if (/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return formatDate(text, locale);
+  if (text === 'true') return t('details.yes');
+  if (text === 'false') return t('details.no');
+  if (/^-?\d+(\.\d+)?$/.test(text)) return NUMBER_FORMATS[isLocale(locale) ? locale : DEFAULT_LOCALE].format(Number(text));
+  return text;
+}
+
+/** A "More details" label in the customer's language (`details.<label>`), else the label as the step wrote it. */
+export function detailLabel(label: string, locale: Locale): string {
+  const key = `details.${label}`;
+  const text = translator(locale)(key);
+  return text === key ? label : text;
+}

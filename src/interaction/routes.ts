@@ -275,7 +275,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
         const t = translator(locale);
         const message = err.description === 'Choose at least one account.' ? t('error.noAccount') : err.description;
         ctx.status = 400;
-        renderConsent(ctx, pending, await approvals.retrieve(pending, locale), locale, message);
+        const data = await approvals.retrieve(pending, locale);
+        // the page keeps what the customer chose, not what the steps pre-selected
+        for (const account of data.accounts) account.selected = account.selectable && selected.includes(account.accountId);
+        renderConsent(ctx, pending, data, locale, message);
         return;
       }
       if (err instanceof ApprovalError) return endWith(ctx, interaction, err);

@@ -1,7 +1,7 @@
 /**
  * Server-rendered customer pages (nunjucks, autoescape on). `render('consent', ctx)` renders
  * views/consent.njk; each render gets the helpers `t` (translator for `ctx.locale`), `formatDate`,
- * `formatIban`, `safeHref` and the defaults `locale` ('en') and `bankName` ('Assent Bank').
+ * `formatIban`, `safeHref`, `detailLabel` / `formatDetail` (the "More details" labels and values) and the defaults `locale` ('en') and `bankName` ('Assent Bank').
  * Templates are compiled once per process: every view under the directory is compiled when the views
  * are created (a broken template stops startup) and kept; NODE_ENV=development re-reads and recompiles
  * them on every render instead, so edits show without a restart.
@@ -9,7 +9,7 @@
 import { readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import nunjucks from 'nunjucks';
-import { DEFAULT_LOCALE, formatDate, isLocale, translator, type Locale } from './i18n.ts';
+import { DEFAULT_LOCALE, detailLabel, formatDate, formatDetailValue, isLocale, translator, type Locale } from './i18n.ts';
 
 export const VIEWS_DIR = join(import.meta.dirname, '..', '..', 'views');
 export const DEFAULT_BANK_NAME = 'Assent Bank';
@@ -82,6 +82,8 @@ export function createViews(viewsDir: string | string[] = VIEWS_DIR, options: Vi
         locale,
         t: translate(locale),
         formatDate: (date: string | Date) => formatDate(date, locale),
+        detailLabel: (label: string) => detailLabel(label, locale),
+        formatDetail: (values: unknown) => (Array.isArray(values) ? values : [values]).map((v) => formatDetailValue(v, locale)).join(', '),
         formatIban,
         safeHref,
       });
