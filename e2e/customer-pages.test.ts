@@ -81,3 +81,42 @@ describe('the consent page', () => {
     }
   });
 });
+
+describe('My consents', () => {
+  test('honours ?ui_locales=, shows the accounts each consent covers, says "withdrawn on …" for a withdrawn one', async () => {
+    const { context, page, callbacks } = await newContext(browser, tpp, 'en-GB');
+    try {
+      const salaryOnly = await startFlow(server, tpp, accountsBody([ALICE.salary]));
+      await approveFlow(page, callbacks, salaryOnly);
+      const savingsOnly = await startFlow(server, tpp, accountsBody([ALICE.savings]));
+      await approveFlow(page, callbacks, savingsOnly, { loggedIn: true });
+
+      // an English browser asking for Portuguese: the login page, and the list after it, are in Portuguese
+      await page.goto(`${server.url}/my-consents?ui_locales=pt-BR`);
+      assert.equal(await page.locator('html').getAttribute('lang'), 'pt-BR');
+      await login(page);
+      await page.getByRole('heading', { level: 1, name: 'Seus aplicativos conectados' }).waitFor();
+      const salaryCard = page.locator('.card', { hasText: '5000 0000 0583 9825 7466' }).first(); // the newest
+      const savingsCard = page.locator('.card', { hasText: '5000 0000 0583 9825 7474' });
+      assert.match(await salaryCard.innerText(), /Contas\s+Salary account · SE45 5000 0000 0583 9825 7466/);
+      assert.doesNotMatch(await salaryCard.innerText(), /7474/, 'each card names only its own accounts');
+      assert.match(await savingsCard.innerText(), /Acesso até/);
+
+      await savingsCard.getByRole('link', { name: /encerrar acesso/i }).click();
+      await page.getByRole('button', { name: /encerrar acesso/i }).click();
+      await page.getByRole('status').waitFor();
+      const withdrawn = await page.locator('.card', { hasText: '5000 0000 0583 9825 7474' }).innerText();
+      assert.match(withdrawn, /Encerrado em\s+\d{1,2} de \p{L}+ de \d{4}/u);
+      assert.doesNotMatch(withdrawn, /Acesso até/);
+      assert.match(await page.locator('.card', { hasText: '7466' }).first().innerText(), /Acesso até/);
+
+      // and in English
+      await page.goto(`${server.url}/my-consents?ui_locales=en`);
+      const english = await page.locator('.card', { hasText: '5000 0000 0583 9825 7474' }).innerText();
+      assert.match(english, /Withdrawn on\s+\d{1,2} [A-Z][a-z]+ \d{4}/);
+      assert.doesNotMatch(english, /Access until/);
+    } finally {
+      await context.close();
+    }
+  });
+});

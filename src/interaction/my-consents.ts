@@ -25,13 +25,14 @@ import type { OAuthService } from '../oidc/oauth.ts';
 import type { PsuDirectory } from '../psu/directory.ts';
 import type { Logger } from '../log.ts';
 import type { Csrf } from './csrf.ts';
-import { negotiateLocale, translator } from './i18n.ts';
+import { matchLocale, negotiateLocale, translator } from './i18n.ts';
 import { setPageHeaders } from './page-headers.ts';
 import { renderErrorPage } from './routes.ts';
 import { isActive } from '../consent/regimes/index.ts';
 
 const SESSION_COOKIE = 'assent_me';
 const NONCE_COOKIE = 'assent_me_nonce';
+const LOCALE_COOKIE = 'assent_me_locale';
 const SESSION_SECONDS = 15 * 60;
 const COOKIE_PATH = '/my-consents';
 const LISTED = 200;
@@ -54,13 +55,40 @@ interface Session {
 
 type FormBody = Record<string, string | string[] | undefined>;
 
+/** How a consent that is no longer active ended, for its card: "Withdrawn on …", "Expired on …", … */
+function ending(consent: Consent): { endLabel?: string; endedAt?: Date } {
+  if (isActive(consent.status)) return {};
+  const last = consent.history.at(-1);
+  if (!last || last.from === null) return {};
+  const wasActive = isActive(last.from);
+  const endLabel =
+    last.actor === 'PSU' && wasActive
+      ? 'myConsents.withdrawnOn'
+      : consent.status === 'expired'
+        ? 'myConsents.expiredOn'
+        : wasActive
+          ? 'myConsents.endedOn'
+          : 'myConsents.declinedOn';
+  return { endLabel, endedAt: last.at };
+}
+
 export function myConsentsRouter(deps: MyConsentsDeps): Router {
   const { consents, oauth, directory, views, csrf, log } = deps;
   const router = new Router({ prefix: COOKIE_PATH });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '8kb', encoding: 'utf-8' });
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: COOKIE_PATH, signed: true, secure: deps.secureCookies };
 
-  const localeOf = (ctx: Context) => negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
+  /** ?ui_locales= (remembered for the pages that follow, e.g. after login), then Accept-Language */
+  const localeOf = (ctx: Context) => {
+    const asked = typeof ctx.query.ui_locales === 'string' ? ctx.query.ui_locales.slice(0, 100) : undefined;
+    if (asked && asked.trim().split(/\s+/).some((tag) => matchLocale(tag))) {
+      const locale = negotiateLocale({ uiLocales: asked });
+      ctx.cookies.set(LOCALE_COOKIE, locale, { httpOnly: true, sameSite: 'lax', path: COOKIE_PATH, signed: false, secure: deps.secureCookies, overwrite: true });
+      return locale;
+    }
+    const remembered = ctx.cookies.get(LOCALE_COOKIE);
+    return negotiateLocale({ ...(remembered ? { uiLocales: remembered } : {}), acceptLanguage: ctx.get('accept-language') });
+  };
 
   function session(ctx: Context): Session | undefined {
     const value = ctx.cookies.get(SESSION_COOKIE, { signed: true });
@@ -107,6 +135,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
     const page = await consents.query({ psuId: me.psuId }, { sort: 'createdAt', direction: 'desc', skip: 0, limit: LISTED });
     const names = new Map<string, string>();
     for (const clientId of new Set(page.items.map((c) => c.clientId))) names.set(clientId, (await oauth.client(clientId))?.name ?? clientId);
+    const accounts = new Map((await directory.listAccounts(me.psuId)).map((a) => [a.accountId, a]));
     setPageHeaders(ctx);
     ctx.body = views.render('my-consents', {
       locale,
@@ -120,6 +149,11 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
         permissions: describeConsent(c, locale).map((p) => p.title),
         since: c.history.find((h) => isActive(h.to))?.at ?? c.createdAt,
         until: c.validUntil,
+        ...ending(c),
+        accounts: (c.grantedAccounts ?? []).map((g) => ({
+          name: accounts.get(g.accountId)?.name ?? g.accountId,
+          iban: g.iban ?? accounts.get(g.accountId)?.iban ?? '',
+        })),
         status: c.status,
         statusLabel: t(`status.${c.status}`),
         active: isActive(c.status),
