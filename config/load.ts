@@ -50,6 +50,7 @@ const ENV_KEYS: Record<string, { path: string[]; parse?: (v: string) => unknown 
   ASSENT_MAX_CONSENT_DAYS: { path: ['consent', 'maxValidityDays'], parse: Number },
   ASSENT_MAX_FREQUENCY_PER_DAY: { path: ['consent', 'maxFrequencyPerDay'], parse: Number },
   ASSENT_BANK_TIME_ZONE: { path: ['consent', 'bankTimeZone'] },
+  ASSENT_LOGIN_REUSE_SECONDS: { path: ['authentication', 'loginReuseSeconds'], parse: Number },
 };
 /** ASSENT_* variables that are read elsewhere and are not configuration keys */
 const ENV_NOT_CONFIG = new Set(['ASSENT_CONFIG', 'ASSENT_TOOLS_DIR']);

@@ -204,6 +204,19 @@ export const configSchema = z
         sweepMaxBatches: 20,
         scaMethods: [{ authenticationType: 'PUSH_OTP', authenticationMethodId: 'push-otp', name: 'Bank app' }],
       }),
+    /** how the customer logs in (SCA) */
+    authentication: z
+      .object({
+        /**
+         * How long a login in this browser counts for the next consent authorisation, in seconds. 0: every
+         * consent authorisation asks for credentials again, even with a live session (PSD2 SCA when a
+         * consent is established). A bank whose SCA policy allows reuse sets how long (env ASSENT_LOGIN_REUSE_SECONDS).
+         * @default 0
+         */
+        loginReuseSeconds: z.number().int().min(0).max(24 * 3600).default(0),
+      })
+      .strict()
+      .default({ loginReuseSeconds: 0 }),
     /** HTTP Basic credentials of the bank's own UI calling /api/fs/consent/authorize/* (env ASSENT_INTERNAL_API_USER / ASSENT_INTERNAL_API_PASSWORD) */
     internalApi: z
       .object({ username: z.string().min(1), password: z.string().min(16) })

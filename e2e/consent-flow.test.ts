@@ -108,8 +108,8 @@ describe('the consent flow in the browser', () => {
       const tokens1 = await exchangeCode(server, tpp, code1, first.verifier);
 
       const second = await startFlow(server, tpp);
-      // same session: no login this time, but the consent page is shown again for the new consent
-      const code2 = (await approveFlow(page, callbacks, second, { loggedIn: true })).searchParams.get('code')!;
+      // same browser session: SCA per consent asks for the credentials again (e2e/sca.test.ts), then its own consent page
+      const code2 = (await approveFlow(page, callbacks, second)).searchParams.get('code')!;
       const tokens2 = await exchangeCode(server, tpp, code2, second.verifier);
 
       const info1 = await introspect(server, tpp, tokens1.json.access_token as string);

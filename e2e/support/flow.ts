@@ -33,7 +33,7 @@ export async function callback(callbacks: URL[]): Promise<URL> {
   return url;
 }
 
-/** Opens the scaOAuth link, logs in (unless already), approves with the pre-selected accounts. */
+/** Opens the scaOAuth link, logs in (unless the bank reuses logins: `loggedIn`), approves with the pre-selected accounts. */
 export async function approveFlow(page: Page, callbacks: URL[], flow: StartedFlow, opts: { loggedIn?: boolean } = {}): Promise<URL> {
   await page.goto(flow.link.href);
   if (!opts.loggedIn) await login(page);

@@ -7,6 +7,11 @@
  *   POST /interaction/:uid/login      credentials → login result → back to the provider
  *   POST /interaction/:uid/decision   approve (with accounts) or deny → consent result → back to the provider
  *   POST /interaction/:uid/abort      the customer cancels → access_denied
+ *   POST /interaction/:uid/switch     "not you?": ends the browser's session, back to the login of the same request
+ *
+ * SCA per consent: oidc-provider asks for the login prompt on every authorization unless configured
+ * otherwise (authentication.loginReuseSeconds, see src/oidc/provider.ts), so the consent page always
+ * follows a login; it names who is logged in and offers "not you?".
  */
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
@@ -124,6 +129,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       uid: pending.interaction.uid,
       csrf: csrf.token(pending.interaction.uid),
       action: `/interaction/${pending.interaction.uid}/decision`,
+      switchAction: `/interaction/${pending.interaction.uid}/switch`,
       client: { name: pending.client.name },
       psu: { name: pending.psu.name },
       data,
@@ -237,9 +243,21 @@ export function interactionRouter(deps: InteractionDeps): Router {
       renderLogin(ctx, interaction, client?.name ?? interaction.clientId, { error: t('error.credentials'), username });
       return;
     }
-    const returnTo = await oauth.finishInteraction(interaction.uid, { login: { accountId: psu.id } });
+    const returnTo = await oauth.finishLogin(ctx, interaction.uid, psu.id);
     ctx.status = 303;
     ctx.redirect(returnTo);
+  });
+
+  router.post('/:uid/switch', form, async (ctx) => {
+    const interaction = await load(ctx);
+    if (!interaction || !checkCsrf(ctx, interaction.uid)) return;
+    if (interaction.prompt.name !== 'consent') {
+      renderErrorPage(ctx, views, 400, localeOf(ctx, interaction), 'error.expired');
+      return;
+    }
+    // claimed like a decision: a decision in another tab and "not you?" cannot both happen
+    respond(ctx, interaction, await decisions.end(interaction, () => oauth.restartLogin(ctx, interaction.uid)));
+    log.info({ uid: interaction.uid }, 'customer chose "not you?": session ended, back to login');
   });
 
   router.post('/:uid/decision', form, async (ctx) => {

@@ -74,6 +74,18 @@ interface StoredInteraction {
   save(ttl: number): Promise<string>;
 }
 
+/** a browser request, as Koa gives it (oidc-provider reads its session cookie) */
+export interface BrowserRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  secure: boolean;
+}
+
+interface BrowserSession {
+  accountId?: string;
+  destroy(): Promise<void>;
+}
+
 const DPOP_MAX_AGE_S = 300;
 const DPOP_ALGS = ['ES256', 'PS256', 'EdDSA'];
 
@@ -248,6 +260,46 @@ export class OAuthService {
       return location ? new URL(location, interaction.returnTo).href : undefined;
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * Finishes the login prompt of `uid` with `accountId`. When this browser's session holds another
+   * customer, that session is ended first (server side), so the new login starts a session of its own.
+   */
+  async finishLogin(browser: BrowserRequest, uid: string, accountId: string): Promise<string> {
+    const session = await this.#browserSession(browser);
+    if (session?.accountId && session.accountId !== accountId) await this.#endSession(session, uid);
+    return this.finishInteraction(uid, { login: { accountId } });
+  }
+
+  /**
+   * "Not you?": ends this browser's session on the server and sends the authorization of interaction `uid`
+   * back to its login prompt (the same request: same client, same consent). Returns where to resume.
+   */
+  async restartLogin(browser: BrowserRequest, uid: string): Promise<string> {
+    const session = await this.#browserSession(browser);
+    if (session) await this.#endSession(session, uid);
+    const interaction = (await this.#provider.Interaction.find(uid)) as unknown as StoredInteraction | undefined;
+    if (!interaction) throw new Error('interaction not found');
+    delete interaction.result;
+    delete interaction.session;
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+    return interaction.returnTo;
+  }
+
+  async #browserSession(browser: BrowserRequest): Promise<BrowserSession | undefined> {
+    const session = (await this.#provider.Session.get(browser as never)) as unknown as BrowserSession;
+    return session.accountId ? session : undefined;
+  }
+
+  /** destroys the session and unbinds the interaction from it (oidc-provider checks the binding on resume) */
+  async #endSession(session: BrowserSession, uid: string): Promise<void> {
+    await session.destroy();
+    const interaction = (await this.#provider.Interaction.find(uid)) as unknown as StoredInteraction | undefined;
+    if (interaction?.session) {
+      delete interaction.session;
+      await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
     }
   }
 

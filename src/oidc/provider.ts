@@ -8,7 +8,7 @@
  * - `demo`: the same features, relaxed for a local trial: PAR optional, client_secret_basic/post allowed
  *   (the config schema only admits secrets outside fapi2), bearer tokens allowed.
  */
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AssentConfig, ClientConfig } from '../../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { OidcAdapterClass } from '../storage/oidc-adapter.ts';
@@ -69,6 +69,28 @@ export function clientMetadata(client: ClientConfig, profile: AssentConfig['prof
     result.redirect_uris = [];
   }
   return result;
+}
+
+/**
+ * oidc-provider's prompts, with SCA per consent: the login prompt is requested again when the browser's
+ * session holds a login that did not happen during this authorization and is older than
+ * `loginReuseSeconds` (0, the default: any earlier login). Every authorization names one consent, so
+ * every consent authorisation asks for credentials.
+ */
+export function interactionPrompts(loginReuseSeconds: number): interactionPolicy.DefaultPolicy {
+  const policy = interactionPolicy.base();
+  const login = policy.get('login');
+  if (!login) throw new Error('oidc-provider has no login prompt');
+  login.checks.add(
+    new interactionPolicy.Check('sca_per_consent', 'a consent needs a login of its own (SCA)', 'login_required', (ctx) => {
+      const { session, result } = ctx.oidc;
+      if (!session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT; // no_session asks
+      if (result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT; // logged in during this authorization
+      if (loginReuseSeconds > 0 && !session.past(loginReuseSeconds)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+  );
+  return policy;
 }
 
 export function createProvider(options: ProviderOptions): Provider {
@@ -190,7 +212,10 @@ export function createProvider(options: ProviderOptions): Provider {
       revocation: '/revoke',
       end_session: '/logout',
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: interactionPrompts(config.authentication.loginReuseSeconds),
+    },
     // The consent named by the request (consent_id, or acr_values "consentId:<id>") is checked at PAR and
     // at the authorization endpoint; see ./consent-binding.ts.
     extraParams: {

@@ -51,12 +51,20 @@ export class DecisionGate {
    * the customer may correct the form, or retry after an outage) and the error is rethrown.
    */
   async finish(interaction: { uid: string; exp: number }, decide: () => Promise<InteractionResults>): Promise<FinishOutcome> {
+    return this.end(interaction, async () => this.#oauth.finishInteraction(interaction.uid, await decide()));
+  }
+
+  /**
+   * Like `finish`, for an action that ends the interaction another way (e.g. "not you?" sends it back to
+   * the login prompt): `act` runs only for the holder of the claim and returns where the browser goes.
+   */
+  async end(interaction: { uid: string; exp: number }, act: () => Promise<string>): Promise<FinishOutcome> {
     const { uid } = interaction;
     const ttl = Math.max(1, interaction.exp - Math.floor(Date.now() / 1000));
     if (!(await this.#claims.claim(uid, ttl))) return this.#follow(uid);
     let returnTo: string;
     try {
-      returnTo = await this.#oauth.finishInteraction(uid, await decide());
+      returnTo = await act();
     } catch (err) {
       await this.#claims.release(uid).catch(() => undefined);
       throw err;
