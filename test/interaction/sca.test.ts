@@ -9,7 +9,7 @@ import { makeKeyClient, startTestServer, type TestClient, type TestServer } from
 import { ALICE, CookieJar, followRedirects, startFlow, submitDecision, type StartedFlow } from '../support/tpp.ts';
 
 /** Opens the flow's link in `jar`; logs in when a login form comes; returns the consent page's html and whether it asked. */
-async function reachConsent(server: TestServer, jar: CookieJar, flow: StartedFlow, user = ALICE) {
+async function reachConsent(server: TestServer, jar: CookieJar, flow: StartedFlow, user: { username: string; password: string } = ALICE) {
   let { res } = await followRedirects(server, jar, await jar.fetch(flow.link.href));
   let html = await res.text();
   const loginAction = /action="([^"]+\/login)"/.exec(html)?.[1];
@@ -17,7 +17,7 @@ async function reachConsent(server: TestServer, jar: CookieJar, flow: StartedFlo
     res = await jar.fetch(new URL(loginAction, server.url).href, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ ...user, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! }).toString(),
+      body: new URLSearchParams({ username: user.username, password: user.password, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! }).toString(),
     });
     ({ res } = await followRedirects(server, jar, res));
     html = await res.text();
