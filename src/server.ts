@@ -158,7 +158,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         sessionDataKeys,
         ...(config.consentPageUrl ? { consentPageUrl: config.consentPageUrl } : {}),
       }),
-      myConsentsRouter({ consents, oauth, directory, views, csrf, log, secureCookies: config.issuer.startsWith('https:') }),
+      myConsentsRouter({ consents, oauth, directory, views, csrf, log, secureCookies: config.issuer.startsWith('https:'), adapter: stores.oidcAdapter }),
     ];
     if (config.ais.enabled ?? config.mode === 'demo') {
       // the reference Account Information API (src/ais/, deletable with this block and config `ais`)

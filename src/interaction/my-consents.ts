@@ -9,8 +9,9 @@
  *   POST /my-consents/:id/revoke      withdraw → back to the list with a notice
  *   POST /my-consents/logout
  *
- * The self-service session is its own signed, HttpOnly, SameSite=Lax cookie scoped to /my-consents,
- * separate from the OAuth session. Every form carries a CSRF token bound to that session (or, before
+ * The self-service session is held on the server (./self-service-sessions.ts); its id is in its own
+ * signed, HttpOnly, SameSite=Lax cookie scoped to /my-consents, separate from the OAuth session. Logging
+ * out ends it on the server. Every form carries a CSRF token bound to that session (or, before
  * login, to a random nonce cookie).
  */
 import { randomBytes } from 'node:crypto';
@@ -28,6 +29,8 @@ import type { Csrf } from './csrf.ts';
 import { matchLocale, negotiateLocale, translator } from './i18n.ts';
 import { setPageHeaders } from './page-headers.ts';
 import { renderErrorPage } from './routes.ts';
+import { SelfServiceSessions } from './self-service-sessions.ts';
+import type { OidcAdapterClass } from '../storage/oidc-adapter.ts';
 import { isActive } from '../consent/regimes/index.ts';
 
 const SESSION_COOKIE = 'assent_me';
@@ -45,11 +48,13 @@ export interface MyConsentsDeps {
   csrf: Csrf;
   log: Logger;
   secureCookies: boolean;
+  /** where the sessions are held (the oidc adapter: Redis, or memory in demo mode) */
+  adapter: OidcAdapterClass;
 }
 
 interface Session {
   psuId: string;
-  /** the cookie value; CSRF tokens are bound to it */
+  /** the session id (the cookie value); CSRF tokens are bound to it */
   binding: string;
 }
 
@@ -77,6 +82,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
   const router = new Router({ prefix: COOKIE_PATH });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '8kb', encoding: 'utf-8' });
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: COOKIE_PATH, signed: true, secure: deps.secureCookies };
+  const sessions = new SelfServiceSessions(deps.adapter, SESSION_SECONDS);
 
   /** ?ui_locales= (remembered for the pages that follow, e.g. after login), then Accept-Language */
   const localeOf = (ctx: Context) => {
@@ -90,12 +96,11 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
     return negotiateLocale({ ...(remembered ? { uiLocales: remembered } : {}), acceptLanguage: ctx.get('accept-language') });
   };
 
-  function session(ctx: Context): Session | undefined {
+  async function session(ctx: Context): Promise<Session | undefined> {
     const value = ctx.cookies.get(SESSION_COOKIE, { signed: true });
     if (!value) return undefined;
-    const [psuId, exp] = value.split('|');
-    if (!psuId || !exp || Number(exp) < Date.now() / 1000) return undefined;
-    return { psuId: decodeURIComponent(psuId), binding: value };
+    const psuId = await sessions.psuOf(value);
+    return psuId ? { psuId, binding: value } : undefined;
   }
 
   function loginPage(ctx: Context, extra: { error?: string; username?: string } = {}, status = 200) {
@@ -127,7 +132,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
   }
 
   router.get('/', async (ctx) => {
-    const me = session(ctx);
+    const me = await session(ctx);
     if (!me) return loginPage(ctx);
     const locale = localeOf(ctx);
     const t = translator(locale);
@@ -169,26 +174,23 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
     const password = typeof body.password === 'string' ? body.password.slice(0, 200) : '';
     const psu = username && password ? await directory.authenticate(username, password) : null;
     if (!psu) return loginPage(ctx, { error: translator(localeOf(ctx))('error.credentials'), username }, 401);
-    const exp = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
-    ctx.cookies.set(SESSION_COOKIE, `${encodeURIComponent(psu.id)}|${exp}|${randomBytes(8).toString('base64url')}`, {
-      ...cookieOptions,
-      maxAge: SESSION_SECONDS * 1000,
-    });
+    ctx.cookies.set(SESSION_COOKIE, await sessions.start(psu.id), { ...cookieOptions, maxAge: SESSION_SECONDS * 1000 });
     ctx.cookies.set(NONCE_COOKIE, null, cookieOptions);
     ctx.status = 303;
     ctx.redirect(COOKIE_PATH);
   });
 
   router.post('/logout', form, async (ctx) => {
-    const me = session(ctx);
+    const me = await session(ctx);
     if (me && !checkCsrf(ctx, me.binding)) return;
+    if (me) await sessions.end(me.binding);
     ctx.cookies.set(SESSION_COOKIE, null, cookieOptions);
     ctx.status = 303;
     ctx.redirect(COOKIE_PATH);
   });
 
   router.get('/:id/revoke', async (ctx) => {
-    const me = session(ctx);
+    const me = await session(ctx);
     if (!me) return loginPage(ctx);
     const consent = await ownConsent(ctx, me);
     if (!consent) return;
@@ -214,7 +216,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
   });
 
   router.post('/:id/revoke', form, async (ctx) => {
-    const me = session(ctx);
+    const me = await session(ctx);
     if (!me) return loginPage(ctx, {}, 401);
     if (!checkCsrf(ctx, me.binding)) return;
     const consent = await ownConsent(ctx, me);
