@@ -6,12 +6,14 @@
  *   GET  /interaction/:uid            login page or consent page, by the prompt
  *   POST /interaction/:uid/login      credentials → login result → back to the provider
  *   POST /interaction/:uid/decision   approve (with accounts) or deny → consent result → back to the provider
- *   POST /interaction/:uid/abort      the customer cancels → access_denied
+ *   POST /interaction/:uid/abort      the customer cancels (or leaves another customer's consent) → access_denied
  *   POST /interaction/:uid/switch     "not you?": ends the browser's session, back to the login of the same request
  *
  * SCA per consent: oidc-provider asks for the login prompt on every authorization unless configured
  * otherwise (authentication.loginReuseSeconds, see src/oidc/provider.ts), so the consent page always
- * follows a login; it names who is logged in and offers "not you?".
+ * follows a login; it names who is logged in and offers "not you?". A consent the TPP addressed to another
+ * customer (Berlin Group PSU-ID) gets a page saying so instead, with no way to approve or reject it: the
+ * TPP gets access_denied and the consent stays as it was, for the right customer to authorise.
  */
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
@@ -19,7 +21,7 @@ import type { Context } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { OAuthService, InteractionInfo } from '../oidc/oauth.ts';
 import type { PsuDirectory } from '../psu/directory.ts';
-import { ApprovalError, emptyPageData, type Approvals, type PendingApproval } from '../steps/approval.ts';
+import { ApprovalError, NOT_ADDRESSED, emptyPageData, type Approvals, type PendingApproval } from '../steps/approval.ts';
 import { StepError, type ConsentPageData, type Locale } from '../steps/contracts.ts';
 import type { DecisionGate, FinishOutcome } from '../steps/decide-once.ts';
 import type { Logger } from '../log.ts';
@@ -201,6 +203,20 @@ export function interactionRouter(deps: InteractionDeps): Router {
     }
     const pending = await pendingOrEnd(ctx, interaction);
     if (!pending) return;
+    if (!pending.addressedToPsu) {
+      // the TPP named another customer: no decision form; back to the TPP (access_denied) or "not you?"
+      setPageHeaders(ctx);
+      ctx.status = 403;
+      ctx.body = views.render('not-addressed', {
+        locale,
+        csrf: csrf.token(interaction.uid),
+        abortAction: `/interaction/${interaction.uid}/abort`,
+        switchAction: `/interaction/${interaction.uid}/switch`,
+        client: { name: pending.client.name },
+        psu: { name: pending.psu.name },
+      });
+      return;
+    }
     if (deps.consentPageUrl) {
       const key = await deps.sessionDataKeys.issue(interaction.uid, interaction.exp);
       const target = new URL(deps.consentPageUrl);
@@ -308,10 +324,11 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.post('/:uid/abort', form, async (ctx) => {
     const interaction = await load(ctx);
     if (!interaction || !checkCsrf(ctx, interaction.uid)) return;
-    const outcome = await decisions.finish(interaction, async () => ({
-      error: 'access_denied',
-      error_description: 'the customer cancelled the request',
-    }));
+    const outcome = await decisions.finish(interaction, async () => {
+      const pending = interaction.prompt.name === 'consent' ? await approvals.pending(interaction).catch(() => undefined) : undefined;
+      if (pending && !pending.addressedToPsu) return NOT_ADDRESSED;
+      return { error: 'access_denied', error_description: 'the customer cancelled the request' };
+    });
     respond(ctx, interaction, outcome);
   });
 

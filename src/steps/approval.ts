@@ -12,7 +12,7 @@ import { resolveConsentReference, type ConsentReference, type ConsentReferenceRe
 import type { ConsentPageData, Decision, Locale, PersistContext, RetrievalContext, StepClient, StepInteraction } from './contracts.ts';
 import { StepError } from './contracts.ts';
 import type { PersistPipeline, RetrievalPipeline } from './pipeline.ts';
-import type { ConsentDecisions } from './defaults.ts';
+import { isAddressedTo, type ConsentDecisions } from './defaults.ts';
 import { isActive, isAwaiting } from '../consent/regimes/index.ts';
 
 export type ApprovalProblem = 'login_required' | 'consent_unavailable' | 'unknown_interaction';
@@ -38,6 +38,11 @@ export interface PendingApproval {
   consent: Consent;
   client: StepClient;
   psu: Psu;
+  /**
+   * false when the TPP named another customer (Berlin Group PSU-ID): this one may neither approve nor
+   * reject it; a decision ends the authorization with access_denied and leaves the consent as it is
+   */
+  addressedToPsu: boolean;
 }
 
 export interface DecisionOutcome {
@@ -47,6 +52,9 @@ export interface DecisionOutcome {
   /** what to hand oidc-provider to finish the interaction */
   result: InteractionResults;
 }
+
+/** the OAuth result for a decision on a consent addressed to another customer */
+export const NOT_ADDRESSED = { error: 'access_denied', error_description: 'the consent is addressed to another customer' } as const;
 
 const AWAITING_SCA = new Set(['received', 'started', 'psuIdentified', 'psuAuthenticated', 'scaMethodSelected']);
 
@@ -93,7 +101,7 @@ export class Approvals {
       this.#deps.oauth.client(interaction.clientId),
     ]);
     if (!psu || !client) throw new ApprovalError('consent_unavailable', 'the customer or the client is unknown');
-    return { interaction, reference, consent, client: { clientId: client.clientId, name: client.name }, psu };
+    return { interaction, reference, consent, client: { clientId: client.clientId, name: client.name }, psu, addressedToPsu: isAddressedTo(consent, psu) };
   }
 
   /**
@@ -112,6 +120,10 @@ export class Approvals {
    * reject the consent.
    */
   async decide(pending: PendingApproval, decision: Decision, metadata: Record<string, unknown>, locale: Locale): Promise<DecisionOutcome> {
+    if (!pending.addressedToPsu) {
+      // another customer's consent: no step runs, nothing is stored, the consent stays as the TPP left it
+      return { approved: false, consent: pending.consent, result: NOT_ADDRESSED };
+    }
     let grantId: string | undefined;
     const ctx: PersistContext = {
       ...this.#base(pending, locale),

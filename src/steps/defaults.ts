@@ -7,7 +7,7 @@
 import type { AccountAccess, AccountReference, Consent, GrantedAccount } from '../consent/types.ts';
 import { describeConsent } from '../consent/describe.ts';
 import { ConsentError, PsuMismatch } from '../consent/errors.ts';
-import type { PsuAccount } from '../psu/directory.ts';
+import type { Psu, PsuAccount } from '../psu/directory.ts';
 import { StepError, type PersistContext, type PersistStep, type RetrievalStep } from './contracts.ts';
 
 /** The priorities of the default steps; custom steps pick others (e.g. 150 runs between the first two). */
@@ -126,17 +126,27 @@ export const basicDataStep = {
 } satisfies RetrievalStep;
 
 /**
- * A consent the TPP requested for a named PSU (Berlin Group PSU-ID, kept in details.psuIdentification)
- * can only be decided by that customer: anyone else gets access_denied, and nothing is granted.
+ * Whether a consent the TPP requested for a named PSU (Berlin Group PSU-ID, kept in
+ * details.psuIdentification: the login name in the bank's online interface) is addressed to this
+ * customer. A consent that names nobody is addressed to whoever logs in.
+ */
+export function isAddressedTo(consent: Pick<Consent, 'details'>, psu: Pick<Psu, 'id' | 'username'>): boolean {
+  const claimed = consent.details?.psuIdentification;
+  if (typeof claimed !== 'string') return true;
+  const known = [psu.id, psu.username].filter((v): v is string => typeof v === 'string').map((v) => v.toLowerCase());
+  return known.includes(claimed.trim().toLowerCase());
+}
+
+/**
+ * A consent addressed to another customer can only be decided by that customer. Approvals checks this
+ * before any step runs (the consent is left unchanged, the TPP gets access_denied); this step is the
+ * backstop should a consent's PSU-ID ever reach the persist steps unchecked.
  */
 export const psuMatchStep = {
   id: 'assent.psu-match',
   priority: DEFAULT_PRIORITIES.psuMatch,
   run(ctx) {
-    const claimed = ctx.consent.details?.psuIdentification;
-    if (typeof claimed !== 'string') return;
-    const known = [ctx.psu.id, ctx.psu.username].filter((v): v is string => typeof v === 'string').map((v) => v.toLowerCase());
-    if (!known.includes(claimed.trim().toLowerCase())) throw new StepError('access_denied', 'This request is for another customer.');
+    if (!isAddressedTo(ctx.consent, ctx.psu)) throw new StepError('access_denied', 'This request is for another customer.');
   },
 } satisfies PersistStep;
 
