@@ -104,6 +104,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       cookieKeys,
       log,
       consentCheck: consentBinding(consents),
+      replay: stores.replay,
       renderError: async (ctx, _out, _error) => {
         const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
         ctx.type = 'html';
@@ -111,7 +112,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         ctx.body = views.render('error', { locale, message: translator(locale)('error.unknown'), requestId: ctx.get('x-request-id') });
       },
     });
-    const oauth = new OAuthService(provider, apiResource(config), cookieKeys);
+    const oauth = new OAuthService(provider, apiResource(config), stores.replay, cookieKeys);
     consents.setEffects({
       consentEnded: async (consent) => {
         if (consent.grantId) await oauth.revokeGrant(consent.grantId);
@@ -127,7 +128,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
 
     const csrf = new Csrf(cookieKeys[0]!);
     const routers: Router[] = [
-      berlinGroupRouter({ consents, oauth, config, log }),
+      berlinGroupRouter({ consents, oauth, config, log, rateLimiter: stores.rateLimiter }),
       backofficeRouter({ consents, oauth, config, log, usage: access }),
       brazilRouter({ consents, oauth, config, log }),
       fsAuthorizeRouter({

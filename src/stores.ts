@@ -15,6 +15,12 @@ import { RedisUsageCounter } from './storage/redis/usage-counter.ts';
 import type { DecisionClaims } from './storage/decision-claims.ts';
 import { MemoryDecisionClaims } from './storage/memory/decision-claims.ts';
 import { RedisDecisionClaims } from './storage/redis/decision-claims.ts';
+import type { RateLimiter } from './storage/rate-limiter.ts';
+import { MemoryRateLimiter } from './storage/memory/rate-limiter.ts';
+import { RedisRateLimiter } from './storage/redis/rate-limiter.ts';
+import type { ReplayStore } from './storage/replay-store.ts';
+import { MemoryReplayStore } from './storage/memory/replay-store.ts';
+import { RedisReplayStore } from './storage/redis/replay-store.ts';
 import { memoryAdapterClass } from './storage/memory/oidc-adapter.ts';
 import { redisAdapterClass } from './storage/redis/oidc-adapter.ts';
 import { failFastAdapterClass } from './storage/unavailable.ts';
@@ -31,6 +37,10 @@ export interface Stores {
   consents: ConsentRepository;
   /** consent usage counters (frequencyPerDay), shared by every instance on the same Redis */
   usage: UsageCounter;
+  /** request rate limits (consent creation), shared by every instance on the same Redis */
+  rateLimiter: RateLimiter;
+  /** single-use ids (DPoP proof and client assertion jti), shared by every instance on the same Redis */
+  replay: ReplayStore;
   /** the MongoDB database, when one is configured */
   db?: Db;
   redis?: Redis;
@@ -68,6 +78,8 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
   let oidcAdapter: OidcAdapterClass;
   let usage: UsageCounter;
   let decisionClaims: DecisionClaims;
+  let rateLimiter: RateLimiter;
+  let replay: ReplayStore;
 
   try {
     if (config.redis.url) {
@@ -85,11 +97,15 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       oidcAdapter = failFastAdapterClass(redisAdapterClass(redis, { prefix: config.redis.prefix }));
       usage = new RedisUsageCounter(redis, { prefix: config.redis.prefix });
       decisionClaims = new RedisDecisionClaims(redis, config.redis.prefix);
+      rateLimiter = new RedisRateLimiter(redis, { prefix: `${config.redis.prefix}rate:` });
+      replay = new RedisReplayStore(redis, { prefix: `${config.redis.prefix}replay:` });
     } else {
-      embedded.push('Redis (sessions, interactions, codes, tokens, usage counters)');
+      embedded.push('Redis (sessions, interactions, codes, tokens, usage counters, rate limits, replay protection)');
       oidcAdapter = memoryAdapterClass();
       usage = new MemoryUsageCounter();
       decisionClaims = new MemoryDecisionClaims();
+      rateLimiter = new MemoryRateLimiter();
+      replay = new MemoryReplayStore();
     }
 
     if (config.mongodb.uri) {
@@ -125,6 +141,8 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
     decisionClaims,
     consents,
     usage,
+    rateLimiter,
+    replay,
     ...(db ? { db } : {}),
     ...(redis ? { redis } : {}),
     async health(timeoutMs = 1_500) {

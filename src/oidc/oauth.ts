@@ -8,6 +8,8 @@ import { createHash, createHmac } from 'node:crypto';
 import * as jose from 'jose';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import type { ReplayStore } from '../storage/replay-store.ts';
+import { MemoryReplayStore } from '../storage/memory/replay-store.ts';
 
 export interface AccessTokenInfo {
   /** the token's client */
@@ -92,14 +94,15 @@ const DPOP_ALGS = ['ES256', 'PS256', 'EdDSA'];
 export class OAuthService {
   readonly #provider: Provider;
   readonly #resource: string;
-  /** DPoP proof jti replay cache (per process; proofs are short-lived) */
-  readonly #seenProofs = new Map<string, number>();
+  /** DPoP proof jti replay protection (Redis: across instances; memory in demo mode) */
+  readonly #replay: ReplayStore;
   /** the provider's cookie-signing keys (the first signs), to resume an interaction for a cookie-less browser */
   readonly #cookieKeys: readonly string[];
 
-  constructor(provider: Provider, resource: string, cookieKeys: readonly string[] = []) {
+  constructor(provider: Provider, resource: string, replay: ReplayStore = new MemoryReplayStore(), cookieKeys: readonly string[] = []) {
     this.#provider = provider;
     this.#resource = resource;
+    this.#replay = replay;
     this.#cookieKeys = cookieKeys;
   }
 
@@ -179,11 +182,10 @@ export class OAuthService {
     if (thumbprint !== jkt || payload.htm !== request.method || payload.htu !== htu || payload.ath !== ath || typeof payload.jti !== 'string') {
       throw new TokenError('invalid_dpop_proof', 'the DPoP proof does not match this request or key');
     }
-    const now = Date.now();
-    for (const [jti, expiry] of this.#seenProofs) if (expiry < now) this.#seenProofs.delete(jti);
-    const key = `${jkt}:${payload.jti}`;
-    if (this.#seenProofs.has(key)) throw new TokenError('invalid_dpop_proof', 'the DPoP proof was already used');
-    this.#seenProofs.set(key, now + DPOP_MAX_AGE_S * 1000);
+    // remembered as long as the proof could be accepted (its age limit, plus the clock tolerance)
+    if (!(await this.#replay.firstUse(`dpop-api:${jkt}:${payload.jti}`, DPOP_MAX_AGE_S + 5))) {
+      throw new TokenError('invalid_dpop_proof', 'the DPoP proof was already used');
+    }
   }
 
   /** Creates a NEW grant covering what the interaction asked for. */

@@ -14,6 +14,7 @@ import type { Logger } from '../log.ts';
 import type { OidcAdapterClass } from '../storage/oidc-adapter.ts';
 import type { SigningJwks } from './keys.ts';
 import { singleUseAdapter } from './single-use.ts';
+import type { ReplayStore } from '../storage/replay-store.ts';
 import { BR_DATA_GROUPS } from '../consent/br-permissions.ts';
 
 /** the resource scopes Open Finance Brasil permissions imply (per the spec's role/scope table) */
@@ -38,6 +39,11 @@ export interface ProviderOptions {
   cookieKeys: string[];
   log: Logger;
   consentCheck?: AuthorizationConsentCheck;
+  /**
+   * single-use ids for oidc-provider's own replay checks (DPoP proofs at its endpoints, private_key_jwt
+   * assertions): Redis, so a proof used on one instance is refused on every other. Default: the adapter
+   */
+  replay?: ReplayStore;
   /** renders the HTML error page for browser-facing OAuth errors */
   renderError?: Configuration['renderError'];
 }
@@ -91,6 +97,21 @@ export function interactionPrompts(loginReuseSeconds: number): interactionPolicy
     }),
   );
   return policy;
+}
+
+/**
+ * oidc-provider records every DPoP proof and client assertion `jti` through
+ * `ReplayDetection.unique(iss, jti, exp)`, which reads then writes through the adapter: two instances (or
+ * two requests) can both see "new". Routed to a ReplayStore instead, the first use wins atomically,
+ * across instances. (The one static method every replay check in oidc-provider 9 calls.)
+ */
+function useReplayStore(provider: Provider, replay: ReplayStore): void {
+  const model = provider.ReplayDetection as unknown as { unique(iss: string, jti: string, exp: number): Promise<boolean> };
+  Object.defineProperty(model, 'unique', {
+    configurable: true,
+    value: async (iss: string, jti: string, exp: number) =>
+      replay.firstUse(`oidc:${iss}:${jti}`, Math.max(1, exp - Math.floor(Date.now() / 1000))),
+  });
 }
 
 export function createProvider(options: ProviderOptions): Provider {
@@ -240,6 +261,7 @@ export function createProvider(options: ProviderOptions): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  if (options.replay) useReplayStore(provider, options.replay);
 
   provider.on('server_error', (_ctx, err) => log.error({ err: { message: err.message, name: err.name } }, 'oidc server_error'));
   provider.on('grant.error', (_ctx, err) => log.warn({ error: (err as { error?: string }).error ?? err.name }, 'token endpoint error'));

@@ -1,7 +1,7 @@
 /**
  * The small checks the Berlin Group routes are built from (routes.ts lists which runs where):
  * the dialect's error handler, the required X-Request-ID, TPP authentication, the JSON body reader and
- * the per-client rate limit. Each either passes or throws a BgError / TokenError for errors.ts to render.
+ * the per-client rate limit (a RateLimiter: Redis, shared by every instance, or memory). Each either passes or throws a BgError / TokenError for errors.ts to render.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware, Next } from 'koa';
@@ -10,6 +10,7 @@ import type { Logger } from '../../log.ts';
 import { TokenError, type OAuthService } from '../../oidc/oauth.ts';
 import { dialectErrorHandler, sendRendered } from '../../http/dialect-errors.ts';
 import { BgError, formatError, renderError, renderInternalError, type RenderedError } from './errors.ts';
+import type { RateLimiter } from '../../storage/rate-limiter.ts';
 import { HEADER_NAMES, requestIdSchema, zodIssues } from './schemas.ts';
 
 /** What the dialect keeps on ctx.state. */
@@ -181,46 +182,12 @@ export interface RateLimitOptions {
   /** requests allowed per client per window */
   limit: number;
   windowMs: number;
-  now?: () => number;
-}
-
-/**
- * A fixed-window counter per key (per process). Good enough to stop a runaway TPP from filling the
- * consent store; a cluster would need a shared counter (Redis) instead.
- */
-export class FixedWindowLimiter {
-  readonly #options: Required<RateLimitOptions>;
-  readonly #windows = new Map<string, { start: number; count: number }>();
-
-  constructor(options: RateLimitOptions) {
-    this.#options = { now: Date.now, ...options };
-  }
-
-  /** Counts one request; returns how many seconds to wait when over the limit, else 0. */
-  take(key: string): number {
-    const now = this.#options.now();
-    const { limit, windowMs } = this.#options;
-    let window = this.#windows.get(key);
-    if (!window || now - window.start >= windowMs) {
-      if (this.#windows.size > 10_000) this.#prune(now);
-      window = { start: now, count: 0 };
-      this.#windows.set(key, window);
-    }
-    window.count++;
-    return window.count > limit ? Math.max(1, Math.ceil((window.start + windowMs - now) / 1000)) : 0;
-  }
-
-  #prune(now: number): void {
-    for (const [key, window] of this.#windows) {
-      if (now - window.start >= this.#options.windowMs) this.#windows.delete(key);
-    }
-  }
 }
 
 /** 429 ACCESS_EXCEEDED (with Retry-After) once the authenticated TPP is over its limit. */
-export function rateLimit(limiter: FixedWindowLimiter): Middleware {
+export function rateLimit(limiter: RateLimiter, { limit, windowMs }: RateLimitOptions): Middleware {
   return async (ctx, next) => {
-    const wait = limiter.take(bgState(ctx).clientId ?? ctx.ip);
+    const wait = await limiter.take(`bg-create:${bgState(ctx).clientId ?? ctx.ip}`, limit, windowMs);
     if (wait > 0) throw new BgError('accessExceeded', [], { 'Retry-After': String(wait) });
     await next();
   };

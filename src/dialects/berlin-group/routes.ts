@@ -32,7 +32,6 @@ import {
   authenticateTpp,
   bgState,
   dialectErrors,
-  FixedWindowLimiter,
   jsonBody,
   parseHeaders,
   rateLimit,
@@ -40,6 +39,8 @@ import {
   type RateLimitOptions,
 } from './middleware.ts';
 import { serveOpenApi } from './openapi.ts';
+import type { RateLimiter } from '../../storage/rate-limiter.ts';
+import { MemoryRateLimiter } from '../../storage/memory/rate-limiter.ts';
 import {
   authenticationMethodSelected,
   authorisationList,
@@ -71,6 +72,8 @@ export interface BerlinGroupDeps {
   log: Logger;
   /** POST /consents per TPP and window. Default: 100 a minute */
   rateLimit?: RateLimitOptions;
+  /** where the counts are kept (Redis: shared by every instance). Default: this process's memory */
+  rateLimiter?: RateLimiter;
   /** the clock for request validation (validUntil in the past, the validity cap). Default: now */
   now?: () => Date;
 }
@@ -92,7 +95,8 @@ const SCA_APPROACH = 'REDIRECT';
 export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
   const { consents, oauth, config, log } = deps;
   const now = deps.now ?? (() => new Date());
-  const limiter = new FixedWindowLimiter(deps.rateLimit ?? DEFAULT_CREATE_RATE_LIMIT);
+  const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
+  const createLimit = deps.rateLimit ?? DEFAULT_CREATE_RATE_LIMIT;
   const scaMethods = config.consent.scaMethods;
 
   // ── the middleware lists, in one place ──
@@ -106,7 +110,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
 
   const router = new Router({ prefix: BASE_PATH });
   router.get('/openapi.json', errors, serveOpenApi(config.issuer));
-  router.post('/consents', ...api, rateLimit(limiter), body(true), createConsent);
+  router.post('/consents', ...api, rateLimit(limiter, createLimit), body(true), createConsent);
   router.get('/consents/:consentId', ...api, headers, getConsent);
   router.delete('/consents/:consentId', ...api, headers, deleteConsent);
   router.get('/consents/:consentId/status', ...api, headers, getConsentStatus);

@@ -17,7 +17,6 @@ import { createLogger } from '../../../src/log.ts';
 import { TokenError, type AccessTokenInfo, type OAuthService } from '../../../src/oidc/oauth.ts';
 import { MemoryConsentRepository } from '../../../src/storage/memory/consent-repository.ts';
 import { berlinGroupRouter, type BerlinGroupDeps } from '../../../src/dialects/berlin-group/routes.ts';
-import { FixedWindowLimiter } from '../../../src/dialects/berlin-group/middleware.ts';
 import { validateResponse } from '../../support/openapi.ts';
 import { BASE, OPEN_PAYMENTS_SPEC, consentBody } from './helpers.ts';
 
@@ -119,20 +118,5 @@ describe('Berlin Group router with stand-ins', () => {
     } finally {
       await new Promise<void>((resolve) => broken.server.close(() => resolve()));
     }
-  });
-});
-
-describe('FixedWindowLimiter', () => {
-  test('counts per key within a window and starts afresh after it', () => {
-    let now = 1_000_000;
-    const limiter = new FixedWindowLimiter({ limit: 2, windowMs: 10_000, now: () => now });
-    assert.equal(limiter.take('a'), 0);
-    assert.equal(limiter.take('a'), 0);
-    assert.equal(limiter.take('a'), 10);
-    assert.equal(limiter.take('b'), 0);
-    now += 4_000;
-    assert.equal(limiter.take('a'), 6);
-    now += 6_000;
-    assert.equal(limiter.take('a'), 0);
   });
 });
