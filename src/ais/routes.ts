@@ -71,10 +71,14 @@ export function aisRouter(deps: AisDeps): Router {
   const authorise: Middleware = async (ctx, next) => {
     const authorization = ctx.get('authorization');
     const dpop = ctx.get('dpop');
-    const token = await oauth.verifyAccessToken(
-      { ...(authorization ? { authorization } : {}), ...(dpop ? { dpop } : {}), method: ctx.method, url: ctx.href },
-      'accountinformation',
-    );
+    const token = await oauth
+      .verifyAccessToken({ ...(authorization ? { authorization } : {}), ...(dpop ? { dpop } : {}), method: ctx.method, url: ctx.href }, 'accountinformation')
+      .catch((err: unknown) => {
+        if (err instanceof TokenError) throw err;
+        // the token store (Redis) cannot answer: fail closed with 503, as for the usage counters
+        deps.log.warn({ error: (err as Error)?.name, message: (err as Error)?.message }, 'ais: token lookup failed');
+        throw new BgError('unavailable');
+      });
     if (token.kind !== 'user' || !token.consentId) throw new TokenError('invalid', 'a token the customer authorised under a consent is required');
     const consentId = ctx.get('consent-id');
     if (!consentId) throw formatError('Consent-ID', 'is required');

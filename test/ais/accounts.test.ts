@@ -6,10 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { makeKeyClient, startTestServer, type TestClient, type TestServer } from '../support/assent.ts';
 import { ALICE, accountsBody, decideWithoutBrowser, exchangeCode, startFlow } from '../support/tpp.ts';
 import { validateResponse } from '../support/openapi.ts';
 import { OPEN_PAYMENTS_SPEC } from '../dialects/berlin-group/helpers.ts';
+import { startRedis } from '../support/services.ts';
 
 const AIS = '/psd2/accountinformation/v1';
 let server: TestServer;
@@ -23,17 +26,17 @@ after(async () => {
   await server.stop();
 });
 
-async function approved(body: unknown = accountsBody([ALICE.salary, ALICE.savings])) {
-  const flow = await startFlow(server, tpp, body);
-  const back = await decideWithoutBrowser(server, flow);
-  const tokens = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
+async function approved(body: unknown = accountsBody([ALICE.salary, ALICE.savings]), s: TestServer = server) {
+  const flow = await startFlow(s, tpp, body);
+  const back = await decideWithoutBrowser(s, flow);
+  const tokens = await exchangeCode(s, tpp, back.searchParams.get('code')!, flow.verifier);
   assert.equal(tokens.status, 200, tokens.text);
   return { consentId: flow.consentId, accessToken: tokens.json.access_token as string };
 }
 
 /** One AIS call; the answer must conform to the Open Payments spec, whatever its status. */
-async function ais(path: string, token: string, consentId: string | undefined, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}${AIS}${path}`, {
+async function ais(path: string, token: string, consentId: string | undefined, headers: Record<string, string> = {}, s: TestServer = server) {
+  const res = await fetch(`${s.url}${AIS}${path}`, {
     headers: { authorization: `Bearer ${token}`, 'x-request-id': randomUUID(), ...(consentId ? { 'consent-id': consentId } : {}), ...headers },
   });
   const text = await res.text();
@@ -115,5 +118,32 @@ describe('refusals', () => {
     const fifth = await ais(`/accounts/${ALICE.salary.accountId}/balances`, accessToken, consentId);
     assert.deepEqual([fifth.status, code(fifth)], [429, 'ACCESS_EXCEEDED']);
     assert.equal((await ais(`/accounts/${ALICE.salary.accountId}/balances`, accessToken, consentId, present)).status, 200, 'the customer present is not counted');
+  });
+
+  test('revocation mid-use: 200, the customer revokes, then 401 at once', async () => {
+    const { consentId, accessToken } = await approved();
+    const path = `/accounts/${ALICE.salary.accountId}/balances`;
+    assert.equal((await ais(path, accessToken, consentId, present)).status, 200);
+    await server.assent.consents.revokeByPsu((await server.assent.consents.get(consentId))!, { actor: 'PSU' });
+    const after = await ais(path, accessToken, consentId, present);
+    assert.equal(after.status, 401);
+    assert.ok(['TOKEN_INVALID', 'CONSENT_INVALID'].includes(code(after)!), code(after));
+  });
+
+  test('Redis stopped: 503, never the data', async () => {
+    const redisServer = await startRedis({ dir: join(tmpdir(), `assent-ais-${randomUUID()}`) });
+    const own = await startTestServer({ clients: [tpp.config], redis: { url: redisServer.url, prefix: 'ais:' } });
+    try {
+      const { consentId, accessToken } = await approved(undefined, own);
+      const path = `/accounts/${ALICE.salary.accountId}/balances`;
+      assert.equal((await ais(path, accessToken, consentId, {}, own)).status, 200);
+      await redisServer.stop();
+      const down = await ais(path, accessToken, consentId, {}, own);
+      assert.equal(down.status, 503);
+      assert.equal(down.body.balances, undefined);
+    } finally {
+      await own.assent.close();
+      await redisServer.stop().catch(() => undefined);
+    }
   });
 });

@@ -131,6 +131,18 @@ describe('outcomes', () => {
     assert.deepEqual([res.body.isValid, res.body.httpCode, res.body.errorCode, res.body.consent], [false, 401, 'TOKEN_INVALID', null]);
   });
 
+  test("a TPP's client_credentials token, or a token from a grant the consent no longer has: 401 TOKEN_INVALID", async () => {
+    const tppCc = await tokenFor(server, tpp, 'accountinformation');
+    const cc = await validate({ accessToken: tppCc, method: 'GET', resourcePath: `${AIS}/accounts` });
+    assert.deepEqual([cc.body.isValid, cc.body.httpCode, cc.body.errorCode, cc.body.consent], [false, 401, 'TOKEN_INVALID', null]);
+    const { consentId, accessToken } = await approved();
+    assert.equal((await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts` })).body.isValid, true);
+    // the consent was authorised again under another grant: the old grant's token no longer speaks for it
+    await server.assent.stores.db!.collection('consents').updateOne({ _id: consentId as never }, { $set: { grantId: `grant-${randomUUID()}` }, $inc: { revision: 1 } });
+    const stale = await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts` });
+    assert.deepEqual([stale.body.isValid, stale.body.httpCode, stale.body.errorCode], [false, 401, 'TOKEN_INVALID']);
+  });
+
   test('a consent asked for with another client id: 403 CONSENT_UNKNOWN, nothing about it revealed', async () => {
     const { consentId } = await approved();
     const res = await validate({ consentId, clientId: other.clientId, method: 'GET', resourcePath: `${AIS}/accounts` });
