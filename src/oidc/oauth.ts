@@ -116,7 +116,7 @@ export class OAuthService {
    */
   async verifyAccessToken(
     request: { authorization?: string; dpop?: string; method: string; url: string },
-    requiredScope: string,
+    requiredScope: string | null,
   ): Promise<AccessTokenInfo> {
     const header = request.authorization ?? '';
     const match = /^(Bearer|DPoP) ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
@@ -138,7 +138,7 @@ export class OAuthService {
     }
 
     const info = toTokenInfo(token, cc ? 'client_credentials' : 'user');
-    if (!info.scopes.has(requiredScope)) throw new TokenError('insufficient_scope', `the access token lacks the scope ${requiredScope}`);
+    if (requiredScope !== null && !info.scopes.has(requiredScope)) throw new TokenError('insufficient_scope', `the access token lacks the scope ${requiredScope}`);
     return info;
   }
 
@@ -186,6 +186,12 @@ export class OAuthService {
     if (!(await this.#replay.firstUse(`dpop-api:${jkt}:${payload.jti}`, DPOP_MAX_AGE_S + 5))) {
       throw new TokenError('invalid_dpop_proof', 'the DPoP proof was already used');
     }
+  }
+
+  /** The OIDC scopes (openid, offline_access) the customer granted under a grant; empty when it is gone. */
+  async grantedOidcScopes(grantId: string): Promise<Set<string>> {
+    const grant = await this.#provider.Grant.find(grantId);
+    return new Set((grant?.getOIDCScope() ?? '').split(' ').filter(Boolean));
   }
 
   /** Creates a NEW grant covering what the interaction asked for. */

@@ -187,7 +187,9 @@ export function createProvider(options: ProviderOptions): Provider {
         getResourceServerInfo: (_ctx: unknown, resourceIndicator: string) => {
           if (resourceIndicator !== resource) throw new errors.InvalidTarget();
           return {
-            scope: API_SCOPES.join(' '),
+            // the Open Finance Brasil resource scopes too: a customer's token carries what its
+            // consent's permissions imply (accounts, resources, …) for the resource servers
+            scope: [...API_SCOPES, ...BR_RESOURCE_SCOPES].join(' '),
             audience: resource,
             accessTokenTTL: config.ttl.accessToken,
             accessTokenFormat: 'opaque',

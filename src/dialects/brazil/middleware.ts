@@ -84,7 +84,7 @@ export function fapiHeaders(required: { customer?: boolean } = {}): Middleware {
   };
 }
 
-async function verify(oauth: OAuthService, ctx: Context, scope: string) {
+async function verify(oauth: OAuthService, ctx: Context, scope: string | null) {
   const authorization = ctx.get('authorization');
   const dpop = ctx.get('dpop');
   return oauth.verifyAccessToken(
@@ -105,13 +105,21 @@ export function authenticateTpp(oauth: OAuthService): Middleware {
   };
 }
 
-/** The authorization_code token the customer granted for this very consent (extends). */
+/**
+ * The authorization_code token the customer granted for this very consent (extends). The spec secures
+ * extends with `openid` and `consent:{consentId}` (OAuth2AuthorizationCode): `openid` is an OIDC scope,
+ * so it is read from the customer's grant (access tokens for our API carry only resource scopes);
+ * `consent:{consentId}` is the consent the token is bound to (the route compares it with the path).
+ * The resource scopes of the role/scope table (accounts, resources, …) are for the data APIs, not here.
+ */
 export function authenticateConsentToken(oauth: OAuthService): Middleware {
   return async (ctx, next) => {
-    const info = await verify(oauth, ctx, 'openid');
+    const info = await verify(oauth, ctx, null);
     if (info.kind === 'client_credentials' || info.consentId === undefined) {
-      throw new TokenError('invalid', 'the customer’s authorization_code token for this consent is required');
+      throw new TokenError('insufficient_scope', 'the customer’s authorization_code token for this consent is required');
     }
+    const oidc = info.grantId === undefined ? new Set<string>() : await oauth.grantedOidcScopes(info.grantId);
+    if (!oidc.has('openid')) throw new TokenError('insufficient_scope', 'the token was not granted with the openid scope');
     brState(ctx).clientId = info.clientId;
     brState(ctx).tokenConsentId = info.consentId;
     await next();
