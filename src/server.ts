@@ -41,6 +41,7 @@ import { Sweeper } from './application/sweeper.ts';
 import { RedisSweepLease } from './storage/redis/sweep-lease.ts';
 import { LocalSweepLease } from './storage/memory/sweep-lease.ts';
 import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
+import { opusRouter } from './dialects/backoffice/opus-routes.ts';
 
 export interface RunningAssent {
   config: AssentConfig;
@@ -131,6 +132,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       berlinGroupRouter({ consents, oauth, config, log, rateLimiter: stores.rateLimiter }),
       backofficeRouter({ consents, oauth, config, log, usage: access }),
       brazilRouter({ consents, oauth, config, log }),
+      opusRouter({ consents, oauth, config, log }),
       fsAuthorizeRouter({
         oauth,
         approvals,

@@ -3,6 +3,7 @@
  * when a URL is absent, the embedded in-memory implementations of the same interfaces (demo mode only;
  * production refuses earlier, in config/load.ts).
  */
+import { QUERY_INDEXES } from './dialects/backoffice/query-core.ts';
 import { MongoClient, type Db } from 'mongodb';
 import { Redis } from 'ioredis';
 import type { AssentConfig } from '../config/schema.ts';
@@ -116,7 +117,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       await mongo.connect();
       db = mongo.db(config.mongodb.database);
       const repository = new MongoConsentRepository(db, { protector });
-      await repository.ensureIndexes();
+      await repository.ensureIndexes(QUERY_INDEXES);
       consents = repository;
     } else {
       embedded.push('MongoDB (consents and their history)');

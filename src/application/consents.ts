@@ -124,9 +124,10 @@ export class ConsentService {
    * The customer (or the bank on their behalf) withdraws the consent. `psuId`: the customer must be this
    * one; `by`: the back-office client acting for them, recorded in the history.
    */
-  async revokeByPsu(consent: Consent, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string; by?: string }): Promise<Consent> {
+  /** `rejection`: recorded instead of the regime's default, where the regime records one (Open Finance Brasil). */
+  async revokeByPsu(consent: Consent, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string; by?: string; rejection?: Rejection }): Promise<Consent> {
     if (options.psuId !== undefined && consent.psuId !== options.psuId) throw new ConsentNotFound(consent.id);
-    return this.#update(consent, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer', options.by)));
+    return this.#update(consent, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer', options.by), options.rejection));
   }
 
   /** A longer validity for the TPP's active consent (see extendValidity). */

@@ -3,9 +3,13 @@ import type { Consent, ConsentChange, ConsentStatus, ConsentType } from './types
 /** Filters the back-office and the sweeper use; every field is optional and they combine with AND. */
 export interface ConsentQuery {
   clientId?: string;
+  /** any of these clients (e.g. the TPPs whose name matched a search) */
+  clientIds?: string[];
   psuId?: string;
   /** Brazil: CPF or CNPJ of the customer (matched through the blind index where encrypted) */
   document?: string;
+  /** every one of these CPF / CNPJ (a customer acting for a company: both) */
+  documents?: string[];
   /** an account IBAN contained in the consent */
   iban?: string;
   type?: ConsentType[];
@@ -21,6 +25,16 @@ export interface ConsentQuery {
    * (A final consent never changes again, so its `updatedAt` is when it ended.)
    */
   activeDuring?: { from: Date; to: Date };
+}
+
+/**
+ * An index a query needs, in the query's own words: ConsentQuery filter names and sort fields (each
+ * storage maps them to its fields). Declared next to the query that uses it (see
+ * dialects/backoffice/query-core.ts); storages that index create them at startup.
+ */
+export interface QueryIndex {
+  name: string;
+  fields: ReadonlyArray<readonly [keyof ConsentQuery | ConsentSortField, 1 | -1]>;
 }
 
 export type ConsentSortField = 'createdAt' | 'expiresAt' | 'updatedAt';

@@ -42,6 +42,7 @@ export function grantedIbansOf(consent: Pick<Consent, 'grantedAccounts'>): strin
 
 export function matchesQuery(consent: Consent, filter: ConsentQuery): boolean {
   if (filter.clientId !== undefined && consent.clientId !== filter.clientId) return false;
+  if (filter.clientIds !== undefined && !filter.clientIds.includes(consent.clientId)) return false;
   if (filter.psuId !== undefined && consent.psuId !== filter.psuId) return false;
   if (filter.type?.length && !filter.type.includes(consent.type)) return false;
   if (filter.status?.length && !filter.status.includes(consent.status)) return false;
@@ -53,6 +54,10 @@ export function matchesQuery(consent: Consent, filter: ConsentQuery): boolean {
   }
   if (filter.document !== undefined && !documentsOf(consent.details).includes(normaliseDocument(filter.document))) {
     return false;
+  }
+  if (filter.documents !== undefined) {
+    const held = documentsOf(consent.details);
+    if (!filter.documents.every((d) => held.includes(normaliseDocument(d)))) return false;
   }
   if (filter.activeDuring !== undefined && !wasActiveDuring(consent, filter.activeDuring)) return false;
   return true;

@@ -158,8 +158,9 @@ export function terminateByTpp(consent: Consent, ctx: ChangeContext): ConsentCha
 }
 
 /** The PSU withdraws a granted consent (Berlin Group: valid → revokedByPsu). Null when it has already ended. */
-export function revokeByPsu(consent: Consent, ctx: ChangeContext): ConsentChange | null {
-  return endingMove(consent, 'revokeByPsu', ctx, 'PSU');
+/** `rejection`: what the consent records instead of its regime's default (e.g. the bank revoking for security). */
+export function revokeByPsu(consent: Consent, ctx: ChangeContext, rejection?: Rejection): ConsentChange | null {
+  return endingMove(consent, 'revokeByPsu', ctx, 'PSU', undefined, rejection && regimeOf(consent.type).moves.revokeByPsu?.[consent.status]?.rejection ? { rejection: structuredClone(rejection) } : {});
 }
 
 /** An open consent → its regime's expiry once `expiresAt` has passed. Null when it has already ended. */
@@ -344,10 +345,17 @@ function requireAwaiting(consent: Consent, intent: string, now: Date): void {
 }
 
 /** An intent that ends an open consent: null when it has ended already, the expiry when it is due. */
-function endingMove(consent: Consent, intent: CoreIntent, ctx: ChangeContext, defaultActor: Actor, defaultReason?: string): ConsentChange | null {
+function endingMove(
+  consent: Consent,
+  intent: CoreIntent,
+  ctx: ChangeContext,
+  defaultActor: Actor,
+  defaultReason?: string,
+  set: Omit<ConsentChange['set'], 'updatedAt'> = {},
+): ConsentChange | null {
   if (isFinal(consent.status)) return null;
   if (isPastExpiry(consent, ctx.now)) return expiryChange(consent, ctx);
-  return statusChange(consent, intent, ctx, defaultActor, {}, defaultReason);
+  return statusChange(consent, intent, ctx, defaultActor, set, defaultReason);
 }
 
 function historyEntry(

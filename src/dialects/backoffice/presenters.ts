@@ -119,7 +119,7 @@ function endingEntry(consent: Consent): StatusChange | undefined {
 const ADDITIONAL_INFORMATION_MAX = 140;
 
 /** Revocation (data sharing): who revoked and why. Our reasons are free text: code OTHER. */
-function revocation(consent: Consent) {
+export function revocation(consent: Consent) {
   if (consent.status !== 'revokedByPsu' && consent.status !== 'terminatedByTpp') return undefined;
   const entry = endingEntry(consent);
   const actor = entry?.actor ?? (consent.status === 'terminatedByTpp' ? 'TPP' : 'PSU');
@@ -135,7 +135,7 @@ function revocation(consent: Consent) {
 }
 
 /** Rejection: the customer refused, the TPP gave up, or the authorisation timed out. */
-function rejection(consent: Consent) {
+export function rejection(consent: Consent) {
   if (consent.status !== 'rejected') return undefined;
   const entry = endingEntry(consent);
   const actor = entry?.actor ?? 'system';

@@ -22,11 +22,9 @@ import type { Context, Middleware } from 'koa';
 import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
 import { ConsentNotFound } from '../../consent/errors.ts';
+import { ConsentQueryCore } from './query-core.ts';
 import type { ConsentQuery } from '../../consent/repository.ts';
-import { isAwaiting, regimeOf } from '../../consent/regimes/index.ts';
-import { isFinal } from '../../consent/state.ts';
-import type { Consent, ConsentStatus } from '../../consent/types.ts';
-import { currentRequest } from '../../http/request-context.ts';
+import type { Consent } from '../../consent/types.ts';
 import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
 import type { AccessValidator } from '../../application/access.ts';
@@ -46,7 +44,6 @@ import {
   revokeBodySchema,
   type Sort,
 } from './schemas.ts';
-import { SPEC_STATUS } from './vocabulary.ts';
 
 export interface BackofficeDeps {
   consents: ConsentService;
@@ -68,6 +65,7 @@ export function backofficeRouter(deps: BackofficeDeps): Router {
   const { consents, oauth, config, log } = deps;
   const now = deps.now ?? (() => new Date());
   const origin = new URL(config.issuer).origin;
+  const core = new ConsentQueryCore({ consents, oauth, config, now });
 
   // ── the middleware lists, in one place ──
   const errors = dialectErrors(log);
@@ -126,35 +124,26 @@ export function backofficeRouter(deps: BackofficeDeps): Router {
     page: number,
     pageSize: number,
   ) {
-    const result = await consents.query(filter, { sort: sort.field, direction: sort.direction, skip: (page - 1) * pageSize, limit: pageSize });
+    const result = await core.search(filter, sort, { page, pageSize });
     const present = await presentContext(result.items);
     respond(ctx, consentPage(result.items, result.total, { endpoint: `${origin}${path}`, params, page, pageSize }, present));
   }
 
   async function getConsent(ctx: Context) {
     parseQuery(noQuerySchema, ctx.querystring, []);
-    const consent = await consents.get(consentIdOf(ctx));
-    if (!consent) throw new ConsentNotFound(consentIdOf(ctx));
+    const consent = await core.one(consentIdOf(ctx));
     const usage = await deps.usage?.usage(consent).catch(() => undefined);
     respond(ctx, consentDetailResponse(consent, { ...(await presentContext([consent])), ...(usage ? { usage } : {}), origin }));
   }
 
-  /**
-   * Only a valid consent can be revoked: one still awaiting authorisation is 409 CONSENT_NOT_AUTHORISED,
-   * an ended one (also: ended while we were at it, or found past its expiry) 409 CONSENT_ALREADY_ENDED.
-   */
+  /** Revocation on the customer's behalf, through the query core (which refuses all but active consents). */
   async function revokeConsent(ctx: Context) {
     parseQuery(noQuerySchema, ctx.querystring, []);
     const id = consentIdOf(ctx);
     const body = parseBody(revokeBodySchema, ctx.request.body);
-    const before = await consents.get(id);
-    if (!before) throw new ConsentNotFound(id);
-    refuseUnlessValid(before);
-
     const actor = body.revokedBy === 'USER' ? 'PSU' : 'ASPSP';
     const clientId = boState(ctx).clientId;
-    const revoked = await consents.revokeByPsu(before, { actor, reason: body.reason, ...(clientId ? { by: clientId } : {}) });
-    if (!revokedByThisRequest(before, revoked)) refuseUnlessValid(revoked, true);
+    const revoked = await core.revoke(id, { actor, reason: body.reason, ...(clientId ? { by: clientId } : {}) });
     log.info({ consentId: id, by: boState(ctx).clientId, actor }, 'backoffice: consent revoked');
     respond(ctx, consentDetailResponse(revoked, { ...(await presentContext([revoked])), origin }));
   }
@@ -162,11 +151,7 @@ export function backofficeRouter(deps: BackofficeDeps): Router {
   // ── helpers ──
 
   async function presentContext(items: readonly Consent[]): Promise<PresentContext> {
-    const ids = [...new Set(items.map((c) => c.clientId))];
-    const clients = await Promise.all(ids.map((id) => oauth.client(id)));
-    const tppNames = new Map<string, string>();
-    for (const client of clients) if (client) tppNames.set(client.clientId, client.name);
-    return { now: now(), tppNames };
+    return { now: now(), tppNames: await core.tppNames(items) };
   }
 
   return router;
@@ -181,32 +166,6 @@ function consentIdOf(ctx: Context): string {
   const id = String(ctx.params.consentId ?? '');
   if (!consentIdSchema.safeParse(id).success) throw new ConsentNotFound('(malformed)');
   return id;
-}
-
-function refuseUnlessValid(consent: Consent, concurrently = false): void {
-  const words = `${SPEC_STATUS[consent.status]} (${consent.status})`;
-  if (isAwaiting(consent.status)) {
-    throw new BackofficeError('consentNotAuthorised', `the consent is ${words}; only an AUTHORISED consent can be revoked`);
-  }
-  if (isFinal(consent.status)) {
-    throw new BackofficeError('consentAlreadyEnded', `the consent ${concurrently ? 'ended meanwhile' : 'has already ended'}: it is ${words}`);
-  }
-  if (concurrently) throw new BackofficeError('consentChanged');
-}
-
-/**
- * The service answers an already-ended consent with the consent as it is; tell our revocation apart from
- * one that won a race: the history entry carries this request's id (or, without a request context, the
- * consent moved exactly one revision).
- */
-function revokedByThisRequest(before: Consent, after: Consent): boolean {
-  // where the customer's revocation leads in the consent's regime (the clock's ending may share the status)
-  const move = regimeOf(before.type).moves.revokeByPsu[before.status];
-  if (!move || after.status !== move.to || after.rejection?.reason.code !== move.rejection?.reason.code) return false;
-  const requestId = currentRequest()?.requestId;
-  const last = after.history.at(-1);
-  if (requestId !== undefined) return last?.to === move.to && last.requestId === requestId;
-  return after.revision === before.revision + 1;
 }
 
 function respond(ctx: Context, body: unknown): void {

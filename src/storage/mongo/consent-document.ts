@@ -256,9 +256,16 @@ export function consentMapping(protector: FieldProtection = clearFields): Consen
     filterToQuery(filter) {
       const query: Filter<ConsentDocument> = {};
       if (filter.clientId !== undefined) query.clientId = filter.clientId;
+      if (filter.clientIds !== undefined) {
+        query.clientId = filter.clientId !== undefined ? (filter.clientIds.includes(filter.clientId) ? filter.clientId : { $in: [] }) : { $in: filter.clientIds };
+      }
       if (filter.psuId !== undefined) query.psuIdIndex = protector.index('psuId', filter.psuId);
       if (filter.document !== undefined) {
         query.documentIndex = protector.index('document', normaliseDocument(filter.document));
+      }
+      if (filter.documents !== undefined && filter.documents.length > 0) {
+        const keys = filter.documents.map((d) => protector.index('document', normaliseDocument(d)));
+        query.documentIndex = query.documentIndex !== undefined ? { $all: [query.documentIndex as string, ...keys] } : { $all: keys };
       }
       if (filter.iban !== undefined) {
         const key = protector.index('iban', normaliseIban(filter.iban));

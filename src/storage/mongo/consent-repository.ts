@@ -12,7 +12,7 @@
  */
 import { MongoServerError, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
 import { ConsentAlreadyExists, GrantIdInUse } from '../../consent/errors.ts';
-import type { ConsentPage, ConsentQuery, ConsentRepository, ConsentSortField } from '../../consent/repository.ts';
+import type { ConsentPage, ConsentQuery, ConsentRepository, ConsentSortField, QueryIndex } from '../../consent/repository.ts';
 import { AWAITING_STATUSES, OPEN_STATUSES } from '../../consent/regimes/index.ts';
 import type { Consent, ConsentChange, ConsentStatus, StatusChange } from '../../consent/types.ts';
 import { clearFields, consentMapping, type ConsentDocument, type ConsentMapping, type FieldProtection } from './consent-document.ts';
@@ -42,6 +42,14 @@ export interface ClaimDocument {
   history: StatusChange[];
 }
 
+/** ConsentQuery filter names → the document fields that hold what they search */
+const STORED_FIELD: Partial<Record<QueryIndex['fields'][number][0], string>> = {
+  clientIds: 'clientId',
+  psuId: 'psuIdIndex',
+  document: 'documentIndex',
+  documents: 'documentIndex',
+};
+
 export class MongoConsentRepository implements ConsentRepository {
   readonly consents: Collection<ConsentDocument>;
   readonly claims: Collection<ClaimDocument>;
@@ -59,7 +67,7 @@ export class MongoConsentRepository implements ConsentRepository {
   }
 
   /** Idempotent; run at startup. (No TTL or partial indexes: FerretDB has neither; the sweeper expires.) */
-  async ensureIndexes(): Promise<void> {
+  async ensureIndexes(queryIndexes: readonly QueryIndex[] = []): Promise<void> {
     const indexes: IndexDescription[] = [
       { key: { clientId: 1, createdAt: -1 }, name: 'clientId_createdAt' },
       { key: { psuIdIndex: 1 }, name: 'psuIdIndex', sparse: true },
@@ -73,6 +81,12 @@ export class MongoConsentRepository implements ConsentRepository {
       { key: { grantedIbanIndex: 1 }, name: 'grantedIbanIndex' },
       { key: { documentIndex: 1 }, name: 'documentIndex' },
     ];
+    // the indexes the back-office queries declare (next to each query), in the stored fields' names;
+    // one the list above already has (same name) is not declared twice
+    for (const index of queryIndexes) {
+      if (indexes.some((i) => i.name === index.name)) continue;
+      indexes.push({ name: index.name, key: Object.fromEntries(index.fields.map(([field, order]) => [STORED_FIELD[field] ?? field, order])) });
+    }
     // one at a time: FerretDB 1.24 drops the connection when a multi-index createIndexes meets
     // indexes that all exist already (the second start)
     for (const index of indexes) await this.consents.createIndexes([index]);

@@ -1,0 +1,367 @@
+/**
+ * The back-office at the Opus paths, with the parameter names and bodies of the Opus "Consent BackOffice
+ * Services" spec (../shared/specs/en-oasOOFDados.yml), for a bank whose apps already call Opus:
+ *
+ *   GET   /open-banking/oob-consents/v1/consents                      search (ConsentSummary page)   backoffice:read
+ *   GET   /open-banking/oob-consents/v1/consents/{consentId}          one (ConsentDetail)            backoffice:read
+ *   PATCH /open-banking/oob-consents/v1/consents/{consentId}          revoke (deprecated form)       backoffice:revoke
+ *   PATCH /open-banking/oob-consents/consents/v1/consents/{consentId} revoke a data sharing consent  backoffice:revoke
+ *   GET   /open-banking/oob-consents/consents/v2/active               active in [startDate, endDate] backoffice:read
+ *
+ * The same query core as /backoffice/v1 (query-core.ts), the same error format (ErrorResponse, errors.ts)
+ * and the same auth (a `jwt` bearer: an internal client's client_credentials token with the route's scope).
+ * Every regime's consents; payment consents are listed and read, and revoked through the payments API.
+ *
+ * Search filters (all combine with AND; a list filter and its single form are exclusive, as the spec says):
+ *   cpf, cnpj, consentOwner=[{"key":"cpf","value":…},{"key":"cnpj","value":…}]   the customer / company
+ *   createdOnBegin, createdOnEnd (inclusive)   consentTermPeriod=-1 (indefinite consents; not with createdOn…)
+ *   status | statusList, type | typeList (DATA_SHARING, PAYMENT, ENROLLMENT), paymentType=PIX
+ *   orgName (≥ 3 characters, the TPP's name), searchKey | searchKeys (no consent has search keys here:
+ *   the search-keys operations are not served, so these match nothing), orderType ASC | DESC | OPF
+ *   (default DESC), page (1-based), page-size (default 25, at most 1000).
+ * Not supported (400, said so): consentTermPeriod other than -1, modalityType / modalityTypeList (payment
+ * modalities are not searchable here).
+ */
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
+import type { AssentConfig } from '../../../config/schema.ts';
+import type { ConsentService } from '../../application/consents.ts';
+import { isValidCnpj, isValidCpf } from '../../consent/br-documents.ts';
+import { BR_NO_EXPIRY } from '../../consent/br-validation.ts';
+import { ConsentNotFound } from '../../consent/errors.ts';
+import type { ConsentQuery } from '../../consent/repository.ts';
+import type { Consent, ConsentStatus, ConsentType, Rejection } from '../../consent/types.ts';
+import type { Logger } from '../../log.ts';
+import type { OAuthService } from '../../oidc/oauth.ts';
+import { BackofficeError, ParameterError, type ParameterIssue } from './errors.ts';
+import { authenticateInternal, boState, dialectErrors, jsonBody } from './middleware.ts';
+import { opusActive, opusDetail, opusSummary } from './opus-presenters.ts';
+import { pagination, type PresentContext } from './presenters.ts';
+import { ConsentQueryCore, type Order } from './query-core.ts';
+import { consentIdSchema, knownKeys, PAGE_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, parseBody, parseInstant, parseQuery } from './schemas.ts';
+import { STATUS_WORDS, TYPE_WORDS } from './vocabulary.ts';
+
+export const OPUS_PREFIX = '/open-banking/oob-consents';
+export const opusPaths = {
+  consents: `${OPUS_PREFIX}/v1/consents`,
+  consent: (id: string) => `${OPUS_PREFIX}/v1/consents/${encodeURIComponent(id)}`,
+  revokeDataSharing: (id: string) => `${OPUS_PREFIX}/consents/v1/consents/${encodeURIComponent(id)}`,
+  active: `${OPUS_PREFIX}/consents/v2/active`,
+};
+
+export interface OpusDeps {
+  consents: ConsentService;
+  oauth: OAuthService;
+  config: AssentConfig;
+  log: Logger;
+  /** the URN namespace of Open Finance Brasil consent ids (`urn:<namespace>:<uuid>`), as the Brazilian API mints them. Default `assent` */
+  urnNamespace?: string;
+  now?: () => Date;
+}
+
+// ── parameters ─────────────────────────────────────────────────────────────────────────────────────────
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+function param<T>(parse: (value: string) => Parsed<T>) {
+  return z.string().transform((value, ctx): T => {
+    const result = parse(value);
+    if (!result.ok) {
+      ctx.issues.push({ code: 'custom', message: result.message, input: value });
+      return z.NEVER;
+    }
+    return result.value;
+  });
+}
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = (message: string): Parsed<never> => ({ ok: false, message });
+
+const cpf = (v: string): Parsed<string> => (/^\d{11}$/.test(v) && isValidCpf(v) ? ok(v) : fail('must be a valid CPF of 11 digits'));
+const cnpj = (v: string): Parsed<string> => (/^[0-9A-Z]{12}\d{2}$/.test(v) && isValidCnpj(v) ? ok(v) : fail('must be a valid CNPJ of 14 characters'));
+
+function integer(min: number, max: number) {
+  return (v: string): Parsed<number> => (/^\d{1,10}$/.test(v) && Number(v) >= min && Number(v) <= max ? ok(Number(v)) : fail(`must be an integer between ${min} and ${max}`));
+}
+
+/** the spec's ConsentAuthorizationStatusEnum (values Assent never produces match no consent) */
+const SPEC_STATUSES = ['AUTHORISED', 'AWAITING_AUTHORISATION', 'REJECTED', 'REVOKED', 'EXPIRED', 'CONSUMED', 'TIMEOUT_AUTHORISATION', 'TIMEOUT_PAYMENT', 'AWAITING_RISK_SIGNALS', 'AWAITING_ACCOUNT_HOLDER_VALIDATION', 'AWAITING_ENROLLMENT', 'PARTIALLY_ACCEPTED'] as const;
+const SPEC_TYPES = ['DATA_SHARING', 'PAYMENT', 'ENROLLMENT'] as const;
+
+function words<T extends string>(allowed: readonly string[], meaning: Readonly<Record<string, readonly T[]>>, single: boolean) {
+  return (v: string): Parsed<T[]> => {
+    const items = single ? [v] : v.split(',').map((s) => s.trim());
+    if (items.length > 20) return fail('must list at most 20 values');
+    const out = new Set<T>();
+    for (const item of items) {
+      if (!allowed.includes(item)) return fail(`must be ${single ? 'one' : 'a comma-separated list'} of ${allowed.join(', ')}`);
+      for (const m of meaning[item] ?? []) out.add(m);
+    }
+    return ok([...out]);
+  };
+}
+
+const ownerSchema = z.array(z.strictObject({ key: z.enum(['cpf', 'cnpj']), value: z.string() })).min(1).max(2);
+function consentOwner(v: string): Parsed<string[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(v);
+  } catch {
+    return fail('must be a JSON array of {"key":"cpf"|"cnpj","value":…}');
+  }
+  const parsed = ownerSchema.safeParse(json);
+  if (!parsed.success) return fail('must be a JSON array of {"key":"cpf"|"cnpj","value":…}');
+  const out: string[] = [];
+  for (const { key, value } of parsed.data) {
+    const checked = key === 'cpf' ? cpf(value) : cnpj(value);
+    if (!checked.ok) return fail(`${key}: ${checked.message}`);
+    out.push(checked.value);
+  }
+  return ok(out);
+}
+
+const dateTime = (bound: 'from' | 'to') => (v: string) => parseInstant(v, bound);
+const page = param(integer(1, PAGE_MAX)).optional();
+const pageSize = param(integer(1, PAGE_SIZE_MAX)).optional();
+
+const listSchema = z.strictObject({
+  consentOwner: param(consentOwner).optional(),
+  cpf: param(cpf).optional(),
+  cnpj: param(cnpj).optional(),
+  createdOnBegin: param(dateTime('from')).optional(),
+  createdOnEnd: param(dateTime('to')).optional(),
+  consentTermPeriod: param((v): Parsed<-1> => (v === '-1' ? ok(-1) : /^\d{1,4}$/.test(v) ? fail('only -1 (indefinite consents) is supported') : fail('must be an integer number of months, or -1'))).optional(),
+  modalityType: param((): Parsed<never> => fail('payment modalities are not searchable on this server')).optional(),
+  modalityTypeList: param((): Parsed<never> => fail('payment modalities are not searchable on this server')).optional(),
+  orderType: z.enum(['ASC', 'DESC', 'OPF'], { error: 'must be ASC, DESC or OPF' }).optional(),
+  searchKey: param((v) => (v.length > 0 && v.length <= 256 ? ok(v) : fail('must be 1 to 256 characters'))).optional(),
+  searchKeys: param((v) => (v.length > 0 && v.length <= 512 ? ok(v.split(',')) : fail('must be a comma-separated list'))).optional(),
+  status: param(words<ConsentStatus>(SPEC_STATUSES, STATUS_WORDS, true)).optional(),
+  statusList: param(words<ConsentStatus>(SPEC_STATUSES, STATUS_WORDS, false)).optional(),
+  type: param(words<ConsentType>(SPEC_TYPES, TYPE_WORDS, true)).optional(),
+  typeList: param(words<ConsentType>(SPEC_TYPES, TYPE_WORDS, false)).optional(),
+  paymentType: z.enum(['PIX'], { error: 'must be PIX' }).optional(),
+  orgName: param((v) => (v.length >= 3 && v.length <= 140 ? ok(v) : fail('must be 3 to 140 characters'))).optional(),
+  page,
+  'page-size': pageSize,
+});
+const LIST_PARAMS = knownKeys(listSchema);
+
+const activeSchema = z.strictObject({
+  startDate: param(dateTime('from')).optional(),
+  endDate: param(dateTime('to')).optional(),
+  page,
+  'page-size': pageSize,
+});
+const ACTIVE_PARAMS = knownKeys(activeSchema);
+
+/** the pairs the spec says cannot be used together */
+const EXCLUSIVE: Array<[string, string]> = [
+  ['status', 'statusList'],
+  ['type', 'typeList'],
+  ['searchKey', 'searchKeys'],
+  ['consentTermPeriod', 'createdOnBegin'],
+  ['consentTermPeriod', 'createdOnEnd'],
+  ['consentOwner', 'cpf'],
+  ['consentOwner', 'cnpj'],
+];
+
+// ── bodies ─────────────────────────────────────────────────────────────────────────────────────────────
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const info = z.string().max(140, { error: 'must be at most 140 characters' }).refine((v) => !CONTROL.test(v), { error: 'must not contain control characters' });
+const loggedUser = z.strictObject({ document: z.strictObject({ identification: z.string().max(14), rel: z.string().max(4) }) });
+const party = z.enum(['USER', 'ASPSP', 'TPP'], { error: 'must be USER, ASPSP or TPP' });
+
+/** RequestRevokeOobConsent (the deprecated PATCH) */
+const revokeOobSchema = z.strictObject({
+  data: z.strictObject({
+    status: z.enum(['REVOKED'], { error: 'must be REVOKED' }),
+    revocation: z.strictObject({
+      loggedUser: loggedUser.optional(),
+      revokedBy: party,
+      reason: z.strictObject({ code: z.enum(['FRAUD', 'ACCOUNT_CLOSURE', 'OTHER'], { error: 'must be FRAUD, ACCOUNT_CLOSURE or OTHER' }), additionalInformation: info.optional() }),
+    }),
+  }),
+  applicationName: z.string().max(140).optional(),
+});
+
+/** The rejection codes a revocation of an active data sharing consent may record (the others are the clock's or a refusal's). */
+const REVOCATION_CODES = ['CUSTOMER_MANUALLY_REVOKED', 'INTERNAL_SECURITY_REASON', 'CONSENT_TECHNICAL_ISSUE'] as const;
+
+/** RevokeDataSharingConsentData */
+const revokeDataSharingSchema = z.strictObject({
+  data: z.strictObject({
+    rejection: z.strictObject({
+      loggedUser: loggedUser.optional(),
+      rejectedBy: party,
+      reason: z.strictObject({ code: z.enum(REVOCATION_CODES, { error: `must be ${REVOCATION_CODES.join(', ')}` }), additionalInformation: info.optional() }),
+    }),
+  }),
+  applicationName: z.string().max(140).optional(),
+});
+
+// ── the router ─────────────────────────────────────────────────────────────────────────────────────────
+
+export function opusRouter(deps: OpusDeps): Router {
+  const { consents, oauth, config, log } = deps;
+  const now = deps.now ?? (() => new Date());
+  const origin = new URL(config.issuer).origin;
+  const core = new ConsentQueryCore({ consents, oauth, config, now });
+  const urn = `urn:${deps.urnNamespace ?? 'assent'}:`;
+
+  /** `{consentId}`: the spec's UUID (a Berlin Group id, or the UUID of a consent URN), or the URN itself. Reads by key. */
+  async function find(ctx: Context): Promise<Consent> {
+    const id = consentIdOf(ctx);
+    try {
+      return await core.one(id);
+    } catch (err) {
+      if (!(err instanceof ConsentNotFound) || !UUID.test(id)) throw err;
+      return core.one(`${urn}${id}`);
+    }
+  }
+
+  const errors = dialectErrors(log);
+  const read: Middleware[] = [errors, authenticateInternal(oauth, 'backoffice:read')];
+  const revoke: Middleware[] = [errors, authenticateInternal(oauth, 'backoffice:revoke'), jsonBody(config.bodyLimitBytes)];
+
+  const router = new Router({ prefix: OPUS_PREFIX });
+  router.get('/v1/consents', ...read, listConsents);
+  router.all('/v1/consents', errors, methodNotAllowed(['GET']));
+  router.get('/v1/consents/:consentId', ...read, getConsent);
+  router.patch('/v1/consents/:consentId', ...revoke, revokeDeprecated);
+  router.all('/v1/consents/:consentId', errors, methodNotAllowed(['GET', 'PATCH']));
+  router.patch('/consents/v1/consents/:consentId', ...revoke, revokeDataSharing);
+  router.all('/consents/v1/consents/:consentId', errors, methodNotAllowed(['PATCH']));
+  router.get('/consents/v2/active', ...read, listActive);
+  router.all('/consents/v2/active', errors, methodNotAllowed(['GET']));
+  router.all('/{*rest}', errors, () => {
+    throw new BackofficeError('notFound');
+  });
+
+  async function listConsents(ctx: Context) {
+    const { value: q, params } = parseQuery(listSchema, ctx.querystring, LIST_PARAMS);
+    const given = new Set(params.map(([name]) => name));
+    const issues: ParameterIssue[] = EXCLUSIVE.filter(([a, b]) => given.has(a) && given.has(b)).map(([a, b]) => ({
+      kind: 'invalidParameter',
+      name: b,
+      message: `cannot be used together with ${a}`,
+    }));
+    if (q.createdOnBegin && q.createdOnEnd && q.createdOnBegin.getTime() > q.createdOnEnd.getTime()) {
+      issues.push({ kind: 'invalidParameter', name: 'createdOnBegin', message: 'must not be after createdOnEnd' });
+    }
+    if (issues.length > 0) throw new ParameterError(issues);
+
+    const documents = [...(q.consentOwner ?? []), ...(q.cpf ? [q.cpf] : []), ...(q.cnpj ? [q.cnpj] : [])];
+    let types = q.type ?? q.typeList;
+    if (q.paymentType === 'PIX') types = (types ?? ['br-payment']).filter((t) => t === 'br-payment');
+    const statuses = q.status ?? q.statusList;
+    const filter: ConsentQuery = {
+      ...(documents.length > 0 ? { documents } : {}),
+      ...(q.createdOnBegin ? { createdFrom: q.createdOnBegin } : {}),
+      ...(q.createdOnEnd ? { createdTo: new Date(q.createdOnEnd.getTime() + 1) } : {}),
+      ...(q.consentTermPeriod === -1 ? { expiresFrom: new Date(BR_NO_EXPIRY.getTime() - 86_400_000) } : {}),
+      ...(q.orgName ? { clientIds: core.clientIdsNamed(q.orgName) } : {}),
+      // a filter word that stands for no stored value (ENROLLMENT, TIMEOUT_PAYMENT, a search key) matches nothing
+      ...((types && types.length === 0) || (statuses && statuses.length === 0) || q.searchKey || q.searchKeys ? { clientIds: [] } : {}),
+      ...(types?.length ? { type: types } : {}),
+      ...(statuses?.length ? { status: statuses } : {}),
+    };
+    const order: Order = q.orderType === 'OPF' ? 'open-finance' : { field: 'createdAt', direction: q.orderType === 'ASC' ? 'asc' : 'desc' };
+    const request = { page: q.page ?? 1, pageSize: q['page-size'] ?? PAGE_SIZE_DEFAULT };
+    const result = await core.search(filter, order, request);
+    const present = await presentContext(result.items);
+    respond(ctx, {
+      data: result.items.map((c) => opusSummary(c, present)),
+      ...pagination(result.total, { endpoint: `${origin}${opusPaths.consents}`, params, ...request }, present.now),
+    });
+  }
+
+  async function listActive(ctx: Context) {
+    const { value: q, params } = parseQuery(activeSchema, ctx.querystring, ACTIVE_PARAMS);
+    const to = q.endDate ?? now();
+    const from = q.startDate ?? to;
+    if (from.getTime() > to.getTime()) {
+      throw new ParameterError([{ kind: 'invalidParameter', name: 'startDate', message: 'must not be after endDate (default: now)' }]);
+    }
+    const request = { page: q.page ?? 1, pageSize: q['page-size'] ?? PAGE_SIZE_DEFAULT };
+    const result = await core.activeDuring({ from, to }, { field: 'createdAt', direction: 'desc' }, request);
+    const present = await presentContext(result.items);
+    respond(ctx, {
+      data: result.items.map((c) => opusActive(c, present)),
+      ...pagination(result.total, { endpoint: `${origin}${opusPaths.active}`, params, ...request }, present.now),
+    });
+  }
+
+  async function getConsent(ctx: Context) {
+    parseQuery(z.strictObject({}), ctx.querystring, []);
+    const consent = await find(ctx);
+    respond(ctx, { data: opusDetail(consent, await presentContext([consent])) });
+  }
+
+  /** RequestRevokeOobConsent: revokedBy USER (the customer asked) or ASPSP (the bank decided). */
+  async function revokeDeprecated(ctx: Context) {
+    const body = parseBody(revokeOobSchema, ctx.request.body);
+    const { revokedBy, reason } = body.data.revocation;
+    const rejection: Rejection = {
+      rejectedBy: partyOf(revokedBy, 'data.revocation.revokedBy'),
+      reason: { code: revokedBy === 'USER' ? 'CUSTOMER_MANUALLY_REVOKED' : 'INTERNAL_SECURITY_REASON', ...(reason.additionalInformation ? { additionalInformation: reason.additionalInformation } : {}) },
+    };
+    await revokeWith(ctx, rejection, `${reason.code}${reason.additionalInformation ? `: ${reason.additionalInformation}` : ''}`);
+  }
+
+  /** RevokeDataSharingConsentData: the rejection the consent records. */
+  async function revokeDataSharing(ctx: Context) {
+    const body = parseBody(revokeDataSharingSchema, ctx.request.body);
+    const { rejectedBy, reason } = body.data.rejection;
+    const rejection: Rejection = {
+      rejectedBy: partyOf(rejectedBy, 'data.rejection.rejectedBy'),
+      reason: { code: reason.code, ...(reason.additionalInformation ? { additionalInformation: reason.additionalInformation } : {}) },
+    };
+    await revokeWith(ctx, rejection, reason.additionalInformation ?? reason.code);
+  }
+
+  async function revokeWith(ctx: Context, rejection: Rejection, reason: string) {
+    const consent = await find(ctx);
+    const id = consent.id;
+    if (consent.type === 'br-payment' || consent.type === 'payments') {
+      throw new ParameterError([{ kind: 'invalidParameter', name: 'consentId', message: 'names a payment consent: this operation revokes data sharing consents' }]);
+    }
+    const actor = rejection.rejectedBy === 'USER' ? 'PSU' : 'ASPSP';
+    const clientId = boState(ctx).clientId;
+    const revoked = await core.revoke(id, { actor, reason: reason.slice(0, 140), rejection, ...(clientId ? { by: clientId } : {}) });
+    log.info({ consentId: id, by: clientId, actor }, 'backoffice (opus): consent revoked');
+    respond(ctx, { data: opusDetail(revoked, await presentContext([revoked])) });
+  }
+
+  async function presentContext(items: readonly Consent[]): Promise<PresentContext> {
+    return { now: now(), tppNames: await core.tppNames(items) };
+  }
+
+  return router;
+}
+
+/** The back-office revokes for the customer (USER) or as the bank (ASPSP); a TPP revokes through its own API. */
+function partyOf(party: 'USER' | 'ASPSP' | 'TPP', name: string): 'USER' | 'ASPSP' {
+  if (party === 'TPP') throw new ParameterError([{ kind: 'invalidParameter', name, message: 'must be USER or ASPSP: a TPP revokes through its own API' }]);
+  return party;
+}
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+function consentIdOf(ctx: Context): string {
+  const id = String(ctx.params.consentId ?? '');
+  if (!consentIdSchema.safeParse(id).success) throw new ConsentNotFound('(malformed)');
+  return id;
+}
+
+function respond(ctx: Context, body: unknown): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = body;
+}
+
+function methodNotAllowed(methods: readonly string[]): Middleware {
+  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+  return async () => {
+    throw new BackofficeError('methodNotAllowed', undefined, { Allow: allow });
+  };
+}
