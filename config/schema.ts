@@ -36,6 +36,8 @@ export const clientSchema = z
     post_logout_redirect_uris: z.array(url).optional(),
     /** an internal client (back-office apps); never a TPP */
     'urn:assent:internal': z.boolean().optional(),
+    /** Open Finance Brasil: the TPP's organisation id in the directory (the `iss` of its signed messages) */
+    'urn:assent:organisation_id': z.string().min(1).max(64).optional(),
   })
   .strict();
 export type ClientConfig = z.infer<typeof clientSchema>;
@@ -242,6 +244,27 @@ export const configSchema = z
       .object({ enabled: z.boolean().optional() })
       .strict()
       .default({}),
+    /** Open Finance Brasil Payments API 4.0.0 (/open-banking/payments/v4): its signed messages */
+    brPayments: z
+      .object({
+        /**
+         * Assent's organisation id in the Open Finance Brasil directory: the `iss` of the messages it signs
+         * @default 'c2c8a0f3-8f5e-4d0a-9a8e-6a0d4b1f2e01' (a demo id; set the bank's own)
+         */
+        organisationId: z.string().min(1).max(64).default('c2c8a0f3-8f5e-4d0a-9a8e-6a0d4b1f2e01'),
+        /**
+         * how far a TPP message's `iat` may be from Assent's clock, either way, in seconds
+         * @default 60
+         */
+        clockSkewSeconds: z.number().int().min(1).max(3600).default(60),
+        /**
+         * the API's public URL: the `aud` TPP messages must carry and the base of `links`
+         * @default the issuer's origin + /open-banking/payments/v4
+         */
+        apiUrl: url.optional(),
+      })
+      .strict()
+      .default({ organisationId: 'c2c8a0f3-8f5e-4d0a-9a8e-6a0d4b1f2e01', clockSkewSeconds: 60 }),
     /** largest accepted JSON body, in bytes */
     bodyLimitBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
     /** grace period for in-flight requests on SIGTERM */

@@ -42,6 +42,8 @@ import { RedisSweepLease } from './storage/redis/sweep-lease.ts';
 import { LocalSweepLease } from './storage/memory/sweep-lease.ts';
 import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
 import { opusRouter } from './dialects/backoffice/opus-routes.ts';
+import { brPaymentsRouter, paymentsApiUrl } from './dialects/br-payments/routes.ts';
+import { createMessageSigner, createMessageVerifier } from './signing/signed-messages.ts';
 
 export interface RunningAssent {
   config: AssentConfig;
@@ -127,6 +129,18 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const sign = await consentSigner(jwks, config.issuer);
     const decisions = new DecisionGate(stores.decisionClaims, oauth);
 
+    // Open Finance Brasil signed messages: TPPs' verified against their registered keys, ours signed with
+    // the PS256 key the provider publishes at /jwks
+    const messageSigner = await createMessageSigner({ jwks, organisationId: config.brPayments.organisationId }).catch((err: Error) => {
+      log.warn({ error: err.message }, 'the Open Finance Brasil Payments API is not served: the signing JWKS has no PS256 key');
+      return undefined;
+    });
+    const messageVerifier = createMessageVerifier({
+      audience: paymentsApiUrl(config),
+      clockSkewSeconds: config.brPayments.clockSkewSeconds,
+      replay: stores.replay,
+    });
+
     const csrf = new Csrf(cookieKeys[0]!);
     const routers: Router[] = [
       berlinGroupRouter({ consents, oauth, config, log, rateLimiter: stores.rateLimiter }),
@@ -163,6 +177,9 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       }),
       myConsentsRouter({ consents, oauth, directory, views, csrf, log, secureCookies: config.issuer.startsWith('https:'), adapter: stores.oidcAdapter }),
     ];
+    if (messageSigner) {
+      routers.push(brPaymentsRouter({ consents, oauth, config, log, verifier: messageVerifier, signer: messageSigner, idempotency: stores.idempotency }));
+    }
     if (config.ais.enabled ?? config.mode === 'demo') {
       // the reference Account Information API (src/ais/, deletable with this block and config `ais`)
       const [{ aisRouter }, { DemoAccountData }] = await Promise.all([import('./ais/routes.ts'), import('./ais/demo-data.ts')]);

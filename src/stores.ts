@@ -27,7 +27,10 @@ import { redisAdapterClass } from './storage/redis/oidc-adapter.ts';
 import { failFastAdapterClass } from './storage/unavailable.ts';
 import { MemoryConsentRepository } from './storage/memory/consent-repository.ts';
 import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
-import { EPHEMERAL_KEYS_WARNING, dataProtection } from './storage/mongo/protection.ts';
+import { EPHEMERAL_KEYS_WARNING, dataProtection, type DataProtection } from './storage/mongo/protection.ts';
+import type { IdempotencyStore } from './storage/idempotency-store.ts';
+import { MemoryIdempotencyStore } from './storage/memory/idempotency-store.ts';
+import { RedisIdempotencyStore } from './storage/redis/idempotency-store.ts';
 
 export type StoreState = 'up' | 'down' | 'embedded';
 
@@ -42,6 +45,8 @@ export interface Stores {
   rateLimiter: RateLimiter;
   /** single-use ids (DPoP proof and client assertion jti), shared by every instance on the same Redis */
   replay: ReplayStore;
+  /** `x-idempotency-key` decisions (Open Finance Brasil), shared by every instance on the same Redis */
+  idempotency: IdempotencyStore;
   /** the MongoDB database, when one is configured */
   db?: Db;
   redis?: Redis;
@@ -81,6 +86,16 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
   let decisionClaims: DecisionClaims;
   let rateLimiter: RateLimiter;
   let replay: ReplayStore;
+  let idempotency: IdempotencyStore;
+  // built once, for whichever store keeps personal data (idempotent responses in Redis, consents in MongoDB)
+  let protection: DataProtection | undefined;
+  const protect = (): DataProtection => {
+    if (!protection) {
+      protection = dataProtection(config);
+      if (protection.ephemeral) log.warn({ store: 'mongodb' }, EPHEMERAL_KEYS_WARNING);
+    }
+    return protection;
+  };
 
   try {
     if (config.redis.url) {
@@ -100,6 +115,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       decisionClaims = new RedisDecisionClaims(redis, config.redis.prefix);
       rateLimiter = new RedisRateLimiter(redis, { prefix: `${config.redis.prefix}rate:` });
       replay = new RedisReplayStore(redis, { prefix: `${config.redis.prefix}replay:` });
+      idempotency = new RedisIdempotencyStore(redis, { prefix: `${config.redis.prefix}idem:`, protector: protect().protector });
     } else {
       embedded.push('Redis (sessions, interactions, codes, tokens, usage counters, rate limits, replay protection)');
       oidcAdapter = memoryAdapterClass();
@@ -107,12 +123,12 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       decisionClaims = new MemoryDecisionClaims();
       rateLimiter = new MemoryRateLimiter();
       replay = new MemoryReplayStore();
+      idempotency = new MemoryIdempotencyStore();
     }
 
     if (config.mongodb.uri) {
       // before connecting: a bad key ring stops startup with a message naming keys.dataKeys
-      const { protector, ephemeral } = dataProtection(config);
-      if (ephemeral) log.warn({ store: 'mongodb' }, EPHEMERAL_KEYS_WARNING);
+      const { protector } = protect();
       mongo = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 2_000, appName: 'assent' });
       await mongo.connect();
       db = mongo.db(config.mongodb.database);
@@ -144,6 +160,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
     usage,
     rateLimiter,
     replay,
+    idempotency,
     ...(db ? { db } : {}),
     ...(redis ? { redis } : {}),
     async health(timeoutMs = 1_500) {

@@ -10,6 +10,7 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { ReplayStore } from '../storage/replay-store.ts';
 import { MemoryReplayStore } from '../storage/memory/replay-store.ts';
+import type { MessageSender } from '../signing/signed-messages.ts';
 
 export interface AccessTokenInfo {
   /** the token's client */
@@ -309,6 +310,25 @@ export class OAuthService {
       delete interaction.session;
       await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
     }
+  }
+
+  /**
+   * What the signed-message verifier needs of a client: its organisation id (`urn:assent:organisation_id`)
+   * and its registered keys (`jwks` or `jwks_uri`). Undefined for an unknown client.
+   */
+  async messageSender(clientId: string): Promise<MessageSender | undefined> {
+    const client = (await this.#provider.Client.find(clientId)) as unknown as { metadata(): Record<string, unknown> } | undefined;
+    if (!client) return undefined;
+    const metadata = client.metadata();
+    const organisationId = metadata['urn:assent:organisation_id'];
+    const jwks = metadata.jwks as MessageSender['jwks'];
+    const jwksUri = metadata.jwks_uri;
+    return {
+      clientId,
+      ...(typeof organisationId === 'string' ? { organisationId } : {}),
+      ...(jwks && Array.isArray(jwks.keys) ? { jwks } : {}),
+      ...(typeof jwksUri === 'string' ? { jwksUri } : {}),
+    };
   }
 
   async client(clientId: string): Promise<ClientInfo | undefined> {

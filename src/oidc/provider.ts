@@ -20,8 +20,8 @@ import { BR_DATA_GROUPS } from '../consent/br-permissions.ts';
 /** the resource scopes Open Finance Brasil permissions imply (per the spec's role/scope table) */
 const BR_RESOURCE_SCOPES = [...new Set(BR_DATA_GROUPS.flatMap((g) => g.scopes))];
 
-/** `consents`: the Open Finance Brasil Consents API (client_credentials) */
-export const API_SCOPES = ['accountinformation', 'consents', 'backoffice:read', 'backoffice:revoke', 'consent:validate'] as const;
+/** `consents`: the Open Finance Brasil Consents API (client_credentials); `payments`: its Payments API */
+export const API_SCOPES = ['accountinformation', 'consents', 'payments', 'backoffice:read', 'backoffice:revoke', 'consent:validate'] as const;
 
 /** The consent binding of authorization requests (see ./consent-binding.ts). */
 export interface AuthorizationConsentCheck {
@@ -133,7 +133,7 @@ export function createProvider(options: ProviderOptions): Provider {
     // Open Finance Brasil's `consent:{consentId}` is read from the request's scope by the consent binding
     // (./consent-reference.ts); oidc-provider 9 grants only the static scopes, the tokens carry consent_id.
     claims: { openid: ['sub'] },
-    extraClientMetadata: { properties: ['urn:assent:internal'] },
+    extraClientMetadata: { properties: ['urn:assent:internal', 'urn:assent:organisation_id'] },
     clientAuthMethods: fapi2
       ? ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']
       : ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'client_secret_basic', 'client_secret_post'],

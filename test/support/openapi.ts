@@ -66,6 +66,8 @@ export interface ResponseCheck {
   errors: string[];
   /** the spec path template that matched */
   template?: string;
+  /** the media type the spec gives the response (absent: no body) */
+  mediaType?: string;
 }
 
 /** Checks a response; never throws for a mismatch (see validateResponse for the asserting form). */
@@ -100,7 +102,11 @@ export function checkResponse(specPath: string | URL, path: string, method: stri
       : { valid: false, errors: [`status ${status} has no body in the spec, got ${JSON.stringify(body).slice(0, 200)}`], template: route.template };
   }
   // `application/json`, or with parameters (Open Finance Brasil: `application/json; charset=utf-8`)
-  const mediaType = Object.keys(content).find((k) => k === 'application/json') ?? Object.keys(content).find((k) => k.startsWith('application/json;'));
+  // (or `application/jwt`: signed messages, checked after the caller verified and decoded the JWS)
+  const mediaType =
+    Object.keys(content).find((k) => k === 'application/json') ??
+    Object.keys(content).find((k) => k.startsWith('application/json;')) ??
+    Object.keys(content).find((k) => k === 'application/jwt');
   const media = mediaType ? (content[mediaType] as Json | undefined) : undefined;
   if (!mediaType || !media?.schema) return { valid: false, errors: [`status ${status} has no application/json schema`], template: route.template };
 
@@ -113,6 +119,7 @@ export function checkResponse(specPath: string | URL, path: string, method: stri
   const valid = validate(body) as boolean;
   return {
     valid,
+    mediaType,
     errors: valid ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? ''} ${JSON.stringify(e.params)}`),
     template: route.template,
   };
