@@ -116,6 +116,23 @@ export const configSchema = z
       })
       .strict()
       .default({ prefix: 'assent:', commandTimeoutMs: 1_000 }),
+    /** the embedded in-memory stores used when MONGODB_URI / REDIS_URL are absent (demo mode) */
+    embedded: z
+      .object({
+        /**
+         * how long a consent that ended (revoked, rejected, expired, …) stays in the embedded consent store
+         * @default 86400 (one day)
+         */
+        endedConsentRetentionSeconds: z.number().int().min(0).default(86_400),
+        /**
+         * the most consents the embedded store keeps; at the cap a new consent pushes out the oldest ended
+         * one (else the oldest one), and a warning is logged
+         * @default 10000
+         */
+        maxConsents: z.number().int().min(1).default(10_000),
+      })
+      .strict()
+      .default({ endedConsentRetentionSeconds: 86_400, maxConsents: 10_000 }),
     keys: z
       .object({
         /** the signing JWKS (private keys) as JSON (env ASSENT_JWKS) */

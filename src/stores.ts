@@ -137,7 +137,15 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       consents = repository;
     } else {
       embedded.push('MongoDB (consents and their history)');
-      consents = new MemoryConsentRepository();
+      consents = new MemoryConsentRepository({
+        endedRetentionMs: config.embedded.endedConsentRetentionSeconds * 1000,
+        maxConsents: config.embedded.maxConsents,
+        onCapReached: ({ maxConsents, dropped }) =>
+          log.warn(
+            { store: 'memory', maxConsents, dropped },
+            'embedded consent store is full (embedded.maxConsents): the oldest consents are being dropped',
+          ),
+      });
     }
   } catch (err) {
     redis?.disconnect();

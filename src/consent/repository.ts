@@ -44,7 +44,11 @@ export interface ConsentPage {
   total: number;
 }
 
-/** Storage of consents (authorisations are embedded in their consent). Implementations: storage/memory, storage/mongo. */
+/**
+ * Storage of consents (authorisations are embedded in their consent). Implementations: storage/memory,
+ * storage/mongo. What a read returns is read-only to the caller: it may be a frozen value (memory) or a
+ * fresh copy (MongoDB); either way stored state never changes through it.
+ */
 export interface ConsentRepository {
   /** stores a new consent; the id must not exist yet */
   create(consent: Consent): Promise<void>;

@@ -87,6 +87,15 @@ function withStatus(consent: Consent, status: ConsentStatus, now: Date): Consent
   });
 }
 
+/** runs `mutate`; a TypeError (a frozen read) is as good as a change to a private copy */
+function mutateIfAllowed(mutate: () => unknown): void {
+  try {
+    mutate();
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+  }
+}
+
 export function consentRepositoryContract(name: string, makeRepo: () => Promise<RepositoryHandle>): void {
   describe(`ConsentRepository contract: ${name}`, () => {
     let handle: RepositoryHandle;
@@ -142,9 +151,18 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
         consent.access.accounts?.push({ iban: IBAN_GB });
         const read = await repo.findById('c-copy');
         assert.ok(read);
-        read.history.push({ from: 'received', to: 'valid', actor: 'PSU', at: T0 });
-        read.access.accounts = [];
+        // a read is either the caller's own copy or a frozen value that refuses changes
+        mutateIfAllowed(() => read.history.push({ from: 'received', to: 'valid', actor: 'PSU', at: T0 }));
+        mutateIfAllowed(() => (read.access.accounts = []));
         assert.deepEqual(await repo.findById('c-copy'), original);
+        const applied = await repo.apply({
+          id: 'c-copy',
+          expect: { status: original.status, revision: original.revision },
+          set: { updatedAt: T0, lastActionDate: '2025-03-01' },
+        });
+        assert.ok(applied);
+        mutateIfAllowed(() => (applied.status = 'valid'));
+        assert.equal((await repo.findById('c-copy'))?.status, original.status);
       });
 
       it('finds a consent by its grant id', async () => {
@@ -290,6 +308,26 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
         assert.equal((await repo.findByGrantId('g-shared'))?.id, 'holder');
         // and the consent is not wedged: another grant id goes through
         assert.equal((await repo.apply({ ...approval, set: { ...approval.set, grantId: 'g-own' } }))?.status, 'valid');
+      });
+
+      it('finds a consent by the grant id a change bound, and only by its current one', async () => {
+        let consent = newConsent('bound');
+        await repo.create(consent);
+        const started = startAuthorisation(consent, { now: T0, newId: () => 'auth-b' });
+        consent = (await repo.apply(started.change))!;
+        consent = (await repo.apply(selectScaMethod(consent, { authorisationId: 'auth-b', scaMethodId: 'sms' }, { now: T0 })))!;
+        assert.equal(await repo.findByGrantId('g-bound'), null);
+        consent = (await repo.apply(
+          approve(consent, { authorisationId: 'auth-b', psuId: 'p', grantedAccounts: [], grantId: 'g-bound' }, { now: T0 }),
+        ))!;
+        assert.deepEqual(await repo.findByGrantId('g-bound'), consent);
+        // a later change that leaves grantId alone keeps it findable; ending the consent too
+        const ended = await repo.apply(terminateByTpp(consent, { now: T0 })!);
+        assert.equal(ended?.status, 'terminatedByTpp');
+        assert.deepEqual(await repo.findByGrantId('g-bound'), ended);
+        // the grant id is still taken
+        await repo.create(newConsent('late'));
+        await assert.rejects(repo.create(approvedConsent('late-2', { grantId: 'g-bound' })), GrantIdInUse);
       });
     });
 

@@ -63,6 +63,11 @@ export class MemoryOidcStore {
     return n;
   }
 
+  /** what the store holds, expired entries not swept yet included (items, uid/userCode indexes, grants) */
+  get held(): { items: number; indexes: number; grants: number } {
+    return { items: this.#items.size, indexes: this.#indexes.size, grants: this.#grants.size };
+  }
+
   /** Drops every expired item, index entry and grant membership. */
   sweep(now = Date.now()): void {
     for (const [key, entry] of this.#items) if (!isLive(entry, now)) this.#items.delete(key);
