@@ -30,6 +30,7 @@ const ENV_KEYS: Record<string, { path: string[]; parse?: (v: string) => unknown 
   HOST: { path: ['host'] },
   ISSUER: { path: ['issuer'] },
   TRUST_PROXY: { path: ['trustProxy'], parse: (v) => v === 'true' || v === '1' },
+  ASSENT_ALLOW_HTTP_ISSUER: { path: ['allowHttpIssuer'], parse: (v) => v === 'true' || v === '1' },
   LOG_LEVEL: { path: ['logLevel'] },
   MONGODB_URI: { path: ['mongodb', 'uri'] },
   MONGODB_DATABASE: { path: ['mongodb', 'database'] },
@@ -185,6 +186,12 @@ function assertConsistent(config: AssentConfig): void {
     if (!config.keys.cookieKeys?.length) problems.push('keys.cookieKeys (ASSENT_COOKIE_KEYS): required in production');
     if (!config.keys.dataKeys) problems.push('keys.dataKeys (ASSENT_DATA_KEYS or ASSENT_DATA_KEYS_FILE): field-encryption keys are required in production');
     if (config.profile !== 'fapi2') problems.push('profile: production runs the fapi2 profile');
+    if (new URL(config.issuer).protocol !== 'https:' && !config.allowHttpIssuer) {
+      problems.push('issuer (ISSUER): production needs an https:// issuer (ASSENT_ALLOW_HTTP_ISSUER=true runs it anyway, with a warning)');
+    }
+  }
+  if (config.clients.length === 0) {
+    problems.push('clients (ASSENT_CLIENTS_FILE): no OAuth clients are configured, so no TPP could use this server');
   }
   const ids = new Set<string>();
   config.clients.forEach((client, i) => {

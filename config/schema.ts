@@ -89,6 +89,12 @@ export const configSchema = z
       .refine((u) => new URL(u).pathname.replace(/\/+$/, '') !== '', 'needs a path (e.g. /connect): the OAuth endpoints are mounted there')
       .refine((u) => !new URL(u).search && !new URL(u).hash, 'must not have a query or fragment')
       .default('http://localhost:3000/connect'),
+    /**
+     * production only: run with an `http://` issuer anyway (env ASSENT_ALLOW_HTTP_ISSUER), e.g. a closed
+     * test rig. Startup then warns loudly; without it production refuses an http issuer
+     * @default false
+     */
+    allowHttpIssuer: z.boolean().default(false),
     /** trust X-Forwarded-* from a reverse proxy (env TRUST_PROXY) */
     trustProxy: z.coerce.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -15,6 +15,8 @@ import { requestContext } from './http/request-context.ts';
 import { accessLog } from './http/access-log.ts';
 import { fallbackErrorHandler, securityHeaders } from './http/errors.ts';
 import { health } from './http/health.ts';
+import { contentSecurityPolicy } from './http/content-security-policy.ts';
+import { httpsOnly } from './http/https-only.ts';
 import { issuerMountPath } from './oidc/provider.ts';
 
 export const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
@@ -34,8 +36,10 @@ export function composeApp({ config, log, stores, provider, routers, cookieKeys 
   app.use(requestContext());
   app.use(accessLog(log));
   app.use(securityHeaders());
+  app.use(contentSecurityPolicy());
   app.use(fallbackErrorHandler(log));
   app.use(health(stores));
+  app.use(httpsOnly(config.issuer));
   app.use(mount('/static', serve(PUBLIC_DIR, { maxage: 3_600_000, gzip: false, brotli: false })));
   app.use(mount(issuerMountPath(config) || '/', provider));
   for (const router of routers) {

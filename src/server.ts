@@ -79,6 +79,12 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     cookieKeys = generateCookieKeys();
     log.warn('EPHEMERAL COOKIE KEYS generated (demo mode). Set ASSENT_COOKIE_KEYS.');
   }
+  if (config.mode === 'production' && new URL(config.issuer).protocol !== 'https:') {
+    log.warn(
+      { issuer: config.issuer },
+      'INSECURE ISSUER: production is running with an http:// issuer (allowHttpIssuer). Tokens, codes and cookies travel in clear; use https.',
+    );
+  }
   const plugins = await loadStepPlugins(config.steps);
   const retrieval = retrievalPipeline([...defaultRetrievalSteps, ...plugins.retrieval, ...(options.steps?.retrieval ?? [])]);
 

@@ -32,6 +32,20 @@ import type { IdempotencyStore } from './storage/idempotency-store.ts';
 import { MemoryIdempotencyStore } from './storage/memory/idempotency-store.ts';
 import { RedisIdempotencyStore } from './storage/redis/idempotency-store.ts';
 
+/** Where a store lives, without credentials or options: `redis://host:port`, `mongodb://h1:p1,h2:p2`. */
+export function storeLocation(url: string): string {
+  const match = /^([a-z+]+:\/\/)(?:[^@/?#]*@)?([^/?#]*)/i.exec(url);
+  return match ? `${match[1]}${match[2]}` : '(unparsable URL)';
+}
+
+/** A store that could not be reached at startup: says which and where (never the credentials). */
+export class StoreStartupError extends Error {
+  override name = 'StoreStartupError';
+  constructor(store: 'Redis' | 'MongoDB', url: string, cause: Error) {
+    super(`${store} at ${storeLocation(url)} is unreachable: ${cause.message}`, { cause });
+  }
+}
+
 export type StoreState = 'up' | 'down' | 'embedded';
 
 export interface Stores {
@@ -109,7 +123,9 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
         commandTimeout: config.redis.commandTimeoutMs,
       });
       redis.on('error', (err) => log.warn({ store: 'redis', error: err.message }, 'redis error'));
-      await redis.connect();
+      await redis.connect().catch((err: Error) => {
+        throw new StoreStartupError('Redis', config.redis.url!, err);
+      });
       oidcAdapter = failFastAdapterClass(redisAdapterClass(redis, { prefix: config.redis.prefix }));
       usage = new RedisUsageCounter(redis, { prefix: config.redis.prefix });
       decisionClaims = new RedisDecisionClaims(redis, config.redis.prefix);
@@ -130,7 +146,9 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       // before connecting: a bad key ring stops startup with a message naming keys.dataKeys
       const { protector } = protect();
       mongo = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 2_000, appName: 'assent' });
-      await mongo.connect();
+      await mongo.connect().catch((err: Error) => {
+        throw new StoreStartupError('MongoDB', config.mongodb.uri!, err);
+      });
       db = mongo.db(config.mongodb.database);
       const repository = new MongoConsentRepository(db, { protector });
       await repository.ensureIndexes(QUERY_INDEXES);
