@@ -17,6 +17,7 @@ import { fallbackErrorHandler, securityHeaders } from './http/errors.ts';
 import { health } from './http/health.ts';
 import { contentSecurityPolicy } from './http/content-security-policy.ts';
 import { httpsOnly } from './http/https-only.ts';
+import { customerPages } from './http/customer-pages.ts';
 import { issuerMountPath } from './oidc/provider.ts';
 
 export const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
@@ -29,9 +30,11 @@ export interface AppParts {
   routers: Router[];
   /** the cookie-signing keys the provider uses: mounted, its middleware runs on this app's context */
   cookieKeys: string[];
+  /** the page templates: failures on the customer's routes become error pages */
+  views?: { render(name: string, context: object): string };
 }
 
-export function composeApp({ config, log, stores, provider, routers, cookieKeys }: AppParts): Koa {
+export function composeApp({ config, log, stores, provider, routers, cookieKeys, views }: AppParts): Koa {
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.use(requestContext());
   app.use(accessLog(log));
@@ -40,6 +43,7 @@ export function composeApp({ config, log, stores, provider, routers, cookieKeys 
   app.use(fallbackErrorHandler(log));
   app.use(health(stores));
   app.use(httpsOnly(config.issuer));
+  if (views) app.use(customerPages(views, log));
   app.use(mount('/static', serve(PUBLIC_DIR, { maxage: 3_600_000, gzip: false, brotli: false })));
   app.use(mount(issuerMountPath(config) || '/', provider));
   for (const router of routers) {

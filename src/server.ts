@@ -44,6 +44,7 @@ import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
 import { opusRouter } from './dialects/backoffice/opus-routes.ts';
 import { brPaymentsRouter, paymentsApiUrl } from './dialects/br-payments/routes.ts';
 import { createMessageSigner, createMessageVerifier } from './signing/signed-messages.ts';
+import { RETRY_AFTER_SECONDS, headersTooLargeResponse, isStoreOutage } from './http/customer-pages.ts';
 
 export interface RunningAssent {
   config: AssentConfig;
@@ -114,11 +115,22 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       log,
       consentCheck: consentBinding(consents),
       replay: stores.replay,
-      renderError: async (ctx, _out, _error) => {
+      renderError: async (ctx, out, error) => {
         const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
         ctx.type = 'html';
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = views.render('error', { locale, message: translator(locale)('error.unknown'), requestId: ctx.get('x-request-id') });
+        const unavailable = out.error === 'temporarily_unavailable' || isStoreOutage(error);
+        if (unavailable) {
+          ctx.status = 503;
+          ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+        }
+        const t = translator(locale);
+        ctx.body = views.render('error', {
+          locale,
+          message: t(unavailable ? 'error.unavailable' : 'error.unknown'),
+          ...(unavailable ? { title: 'error.titleUnavailable' } : {}),
+          requestId: ctx.get('x-request-id'),
+        });
       },
     });
     const oauth = new OAuthService(provider, apiResource(config), stores.replay, cookieKeys);
@@ -195,9 +207,19 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       const { demoTppRouter } = await import('./demo/routes.ts');
       routers.push(demoTppRouter({ config, views }));
     }
-    const app = composeApp({ config, log, stores, provider, routers, cookieKeys });
+    const app = composeApp({ config, log, stores, provider, routers, cookieKeys, views });
 
     const server = createServer(app.callback());
+    // Node refuses oversized headers before Koa sees the request: the customer still gets a page
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      if (err.code === 'HPE_HEADER_OVERFLOW') socket.end(headersTooLargeResponse(views, err.rawPacket));
+      else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
