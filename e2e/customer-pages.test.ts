@@ -89,7 +89,7 @@ describe('My consents', () => {
       const salaryOnly = await startFlow(server, tpp, accountsBody([ALICE.salary]));
       await approveFlow(page, callbacks, salaryOnly);
       const savingsOnly = await startFlow(server, tpp, accountsBody([ALICE.savings]));
-      await approveFlow(page, callbacks, savingsOnly, { loggedIn: true });
+      await approveFlow(page, callbacks, savingsOnly); // SCA: every consent asks for the credentials again
 
       // an English browser asking for Portuguese: the login page, and the list after it, are in Portuguese
       await page.goto(`${server.url}/my-consents?ui_locales=pt-BR`);

@@ -43,6 +43,11 @@ export function isStoreOutage(err: unknown): boolean {
   );
 }
 
+/** A failure with a page of its own (503, 409, a 4xx); anything else is an unexpected 500. */
+export function isExpectedFailure(err: unknown): boolean {
+  return classify(err).status !== 500;
+}
+
 interface Views {
   render(name: string, context: object): string;
 }

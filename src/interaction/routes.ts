@@ -29,6 +29,7 @@ import { Csrf } from './csrf.ts';
 import { negotiateLocale, translator } from './i18n.ts';
 import { setPageHeaders } from './page-headers.ts';
 import type { SessionDataKeys } from './session-data-keys.ts';
+import { isExpectedFailure } from '../http/customer-pages.ts';
 
 export interface InteractionDeps {
   oauth: OAuthService;
@@ -78,6 +79,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
     try {
       await next();
     } catch (err) {
+      // an outage, a lost race, a client error (e.g. 413): the app's customer-page handler renders it
+      if (isExpectedFailure(err)) throw err;
       const e = err as Error;
       log.error({ error: e.name, message: e.message, uid: ctx.params.uid }, 'interaction failed');
       renderErrorPage(ctx, views, 500, localeOf(ctx), 'error.generic');
