@@ -11,6 +11,7 @@ import type { InteractionResults } from 'oidc-provider';
 import type { ReplayStore } from '../storage/replay-store.ts';
 import { MemoryReplayStore } from '../storage/memory/replay-store.ts';
 import type { MessageSender } from '../signing/signed-messages.ts';
+import { GRANT_CONSENT_ID } from './provider.ts';
 
 export interface AccessTokenInfo {
   /** the token's client */
@@ -195,9 +196,14 @@ export class OAuthService {
     return new Set((grant?.getOIDCScope() ?? '').split(' ').filter(Boolean));
   }
 
-  /** Creates a NEW grant covering what the interaction asked for. */
-  async issueGrant(interaction: InteractionInfo, accountId: string): Promise<string> {
+  /**
+   * Creates a NEW grant covering what the interaction asked for, for the consent `consentId`. The grant
+   * carries the consent id (GRANT_CONSENT_ID in ./provider.ts), so the token endpoint names the consent
+   * in its tokens without reading it from the consent store.
+   */
+  async issueGrant(interaction: InteractionInfo, accountId: string, consentId?: string): Promise<string> {
     const grant = new this.#provider.Grant({ accountId, clientId: interaction.clientId });
+    if (consentId !== undefined) (grant as unknown as Record<string, unknown>)[GRANT_CONSENT_ID] = consentId;
     const details = interaction.prompt.details as {
       missingOIDCScope?: string[];
       missingOIDCClaims?: string[];

@@ -23,11 +23,19 @@ const BR_RESOURCE_SCOPES = [...new Set(BR_DATA_GROUPS.flatMap((g) => g.scopes))]
 /** `consents`: the Open Finance Brasil Consents API (client_credentials); `payments`: its Payments API */
 export const API_SCOPES = ['accountinformation', 'consents', 'payments', 'backoffice:read', 'backoffice:revoke', 'consent:validate'] as const;
 
+/**
+ * The Grant payload field holding the consent a grant was made for (oidc-provider keeps only the fields
+ * a model lists in IN_PAYLOAD; createProvider adds this one to Grant). The token endpoint has the grant in
+ * hand (it checks the grant exists), so the tokens' `consent_id` costs no read of the consent store, and a
+ * consent that ended has no grant left (its end revokes the grant), so no token is issued for it.
+ */
+export const GRANT_CONSENT_ID = 'urn:assent:consent_id';
+
 /** The consent binding of authorization requests (see ./consent-binding.ts). */
 export interface AuthorizationConsentCheck {
   /** throws an oidc-provider error when the request does not name a consent this client may authorise */
   check(ctx: KoaContextWithOIDC, clientId: string): Promise<void>;
-  /** the consent a grant was created for */
+  /** the consent a grant was created for, looked up in the consent store (grants made before GRANT_CONSENT_ID) */
   consentIdForGrant(grantId: string): Promise<string | undefined>;
 }
 
@@ -251,9 +259,12 @@ export function createProvider(options: ProviderOptions): Provider {
       const grantId = ctx.oidc.result?.consent?.grantId;
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
-    extraTokenClaims: async (_ctx, token) => {
-      if (!consentCheck || !('grantId' in token) || !token.grantId) return undefined;
-      const consentId = await consentCheck.consentIdForGrant(token.grantId as string);
+    extraTokenClaims: async (ctx, token) => {
+      if (!('grantId' in token) || !token.grantId) return undefined;
+      // the token endpoint loaded and checked the grant already (authorization_code, refresh_token)
+      const grant = ctx.oidc.entities.Grant as unknown as Record<string, unknown> | undefined;
+      const carried = grant?.jti === token.grantId ? grant[GRANT_CONSENT_ID] : undefined;
+      const consentId = typeof carried === 'string' ? carried : await consentCheck?.consentIdForGrant(token.grantId as string);
       return consentId ? { consent_id: consentId } : undefined;
     },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
@@ -264,6 +275,9 @@ export function createProvider(options: ProviderOptions): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   if (options.replay) useReplayStore(provider, options.replay);
+  // Grants keep the consent they were made for (see GRANT_CONSENT_ID): one more field in their payload.
+  const grantPayload = [...provider.Grant.IN_PAYLOAD, GRANT_CONSENT_ID];
+  Object.defineProperty(provider.Grant, 'IN_PAYLOAD', { get: () => grantPayload, configurable: true });
 
   provider.on('server_error', (_ctx, err) => log.error({ err: { message: err.message, name: err.name } }, 'oidc server_error'));
   provider.on('grant.error', (_ctx, err) => log.warn({ error: (err as { error?: string }).error ?? err.name }, 'token endpoint error'));

@@ -130,7 +130,7 @@ export class Approvals {
       decision,
       metadata,
       grantedAccounts: [],
-      issueGrant: async () => (grantId ??= await this.#deps.oauth.issueGrant(pending.interaction, pending.psu.id)),
+      issueGrant: async () => (grantId ??= await this.#deps.oauth.issueGrant(pending.interaction, pending.psu.id, pending.consent.id)),
     };
     try {
       await this.#deps.persist.run(ctx);
