@@ -192,6 +192,7 @@ export class ConsentService {
   async sweepBatch(limit: number): Promise<{ examined: number; changed: number }> {
     const now = this.#now();
     const receivedBefore = new Date(now.getTime() - this.#options.receivedTimeoutSeconds * 1000);
+    await this.#repo.housekeeping();
     const due = await this.#repo.findDue(now, receivedBefore, limit);
     let changed = 0;
     for (const consent of due) {

@@ -69,4 +69,6 @@ export interface ConsentRepository {
    * `received` ones created before `receivedBefore`. At most `limit`.
    */
   findDue(now: Date, receivedBefore: Date, limit: number): Promise<Consent[]>;
+  /** the storage's own upkeep (old write claims, evicted consents); the sweeper runs it every round */
+  housekeeping(): Promise<void>;
 }

@@ -168,14 +168,66 @@ describe('MongoConsentRepository', () => {
     }
   });
 
-  it('leaves no claims behind after applying, winning or losing', async () => {
-    const { repo, cleanup } = await makeRepository();
+  it('a transition is two commands; the winner leaves its claim, which blocks nobody', async () => {
+    let now = T0;
+    const { repo, cleanup } = await makeRepository({ claimLeaseMs: 10_000, now: () => now });
     try {
       const c = consent('tidy');
       await repo.create(c);
-      await Promise.all(Array.from({ length: 10 }, () => repo.apply(approveChange(c, T0))));
-      await repo.apply(approveChange(c, T0)); // stale
+      const results = await Promise.all(Array.from({ length: 10 }, () => repo.apply(approveChange(c, T0))));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.deepEqual(await repo.claims.find({}).map((claim) => claim._id).toArray(), ['tidy@0']);
+      // a stale writer on the finished revision loses, within the lease and after it (which clears the claim)
+      assert.equal(await repo.apply(approveChange(c, T0)), null);
+      now = new Date(T0.getTime() + 10_000);
+      assert.equal(await repo.apply(approveChange(c, T0)), null);
+      assert.equal((await repo.findById('tidy'))?.revision, 1);
       assert.equal(await repo.claims.countDocuments({}), 0);
+      // the consent moves on at once from its new revision
+      const next = await repo.apply({
+        id: 'tidy',
+        expect: { status: 'valid', revision: 1 },
+        set: { status: 'terminatedByTpp', updatedAt: now },
+        history: [{ from: 'valid', to: 'terminatedByTpp', actor: 'TPP', at: now }],
+      });
+      assert.equal(next?.revision, 2);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a claim whose update matched nothing is released at once, so it holds no live revision', async () => {
+    const { repo, cleanup } = await makeRepository();
+    try {
+      const c = consent('bogus');
+      await repo.create(c);
+      const wrong = approveChange(c, T0);
+      assert.equal(await repo.apply({ ...wrong, expect: { status: 'valid', revision: 0 } }), null);
+      assert.equal(await repo.claims.countDocuments({}), 0);
+      assert.equal((await repo.apply(approveChange(c, T0)))?.status, 'valid');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('housekeeping deletes the claims older than claimRetentionMs, in one command', async () => {
+    let now = T0;
+    const { repo, cleanup } = await makeRepository({ claimLeaseMs: 1_000, claimRetentionMs: 60_000, now: () => now });
+    try {
+      for (const id of ['h1', 'h2']) {
+        await repo.create(consent(id));
+        await repo.apply(approveChange(consent(id), now));
+      }
+      now = new Date(T0.getTime() + 30_000);
+      await repo.create(consent('h3'));
+      await repo.apply(approveChange(consent('h3'), now));
+      now = new Date(T0.getTime() + 60_001);
+      await repo.housekeeping();
+      assert.deepEqual(await repo.claims.find({}).map((claim) => claim._id).toArray(), ['h3@0']);
+      now = new Date(T0.getTime() + 120_000);
+      await repo.housekeeping();
+      assert.equal(await repo.claims.countDocuments({}), 0);
+      assert.equal((await repo.findById('h1'))?.status, 'valid');
     } finally {
       await cleanup();
     }

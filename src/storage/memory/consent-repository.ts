@@ -127,6 +127,11 @@ export class MemoryConsentRepository implements ConsentRepository {
       .slice(0, limit);
   }
 
+  /** evicts the ended consents past their retention (writes and findDue do it too) */
+  async housekeeping(): Promise<void> {
+    this.#evictEnded(this.#now());
+  }
+
   /** the MongoDB repository has a unique index on grantId; this keeps the two alike */
   #assertGrantFree(grantId: string, consentId: string): void {
     const owner = this.#byGrant.get(grantId);

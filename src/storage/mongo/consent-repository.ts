@@ -6,9 +6,19 @@
  * reads the matching document, then overwrites it by _id; 20 racers on one revision measured up to 20
  * winners). Inserting a unique `{consentId}@{revision}` claim is atomic on both, so exactly one writer may
  * move a consent off a given revision; its conditional findOneAndUpdate then meets no competitor, and
- * the claim is deleted. A writer that stopped between claim and update leaves the claim behind: after
- * `claimLeaseMs` the next writer on that revision completes the recorded change (never a different one)
- * and clears it, so a crash delays a consent instead of wedging it. No transactions are needed.
+ * A writer that stopped between claim and update leaves the claim behind: after `claimLeaseMs` the next
+ * writer on that revision completes the recorded change (never a different one) and clears it, so a crash
+ * delays a consent instead of wedging it. No transactions are needed.
+ *
+ * Round trips: a transition costs TWO (claim insert, conditional findOneAndUpdate), on top of the read the
+ * caller made to compute the change. That is the minimum on FerretDB: its only atomic single-winner step
+ * is a unique insert, and the update has to follow it. A successful writer leaves its claim in place
+ * instead of deleting it (a third round trip): once the consent has moved past that revision the claim
+ * blocks nobody — a stale writer on it loses either way, and after the lease clears it — and
+ * `housekeeping` (the sweeper) deletes claims older than `claimRetentionMs` in one command. Only a claim
+ * whose update matched nothing (a bogus `expect`) is deleted at once, so it cannot hold a live revision.
+ * (On a real MongoDB, findOneAndUpdate alone is atomic and a transition could be one round trip; the
+ * claim stays because both servers run the same code and the claim is what makes FerretDB safe.)
  */
 import { MongoServerError, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
 import { ConsentAlreadyExists, GrantIdInUse } from '../../consent/errors.ts';
@@ -27,6 +37,11 @@ export interface MongoConsentRepositoryOptions {
   protector?: FieldProtection;
   /** how long an unfinished claim blocks its revision before another writer completes it. Default 30 s */
   claimLeaseMs?: number;
+  /**
+   * how long claims are kept before `housekeeping` deletes them (finished ones are harmless, an abandoned
+   * one older than this is dropped instead of completed: its writer is long gone). Default 10 minutes
+   */
+  claimRetentionMs?: number;
   /** clock for claims (tests) */
   now?: () => Date;
 }
@@ -55,6 +70,7 @@ export class MongoConsentRepository implements ConsentRepository {
   readonly claims: Collection<ClaimDocument>;
   readonly #mapping: ConsentMapping;
   readonly #leaseMs: number;
+  readonly #retentionMs: number;
   readonly #now: () => Date;
 
   constructor(db: Db, options: MongoConsentRepositoryOptions = {}) {
@@ -63,6 +79,7 @@ export class MongoConsentRepository implements ConsentRepository {
     this.claims = db.collection<ClaimDocument>(`${name}_claims`);
     this.#mapping = consentMapping(options.protector ?? clearFields);
     this.#leaseMs = options.claimLeaseMs ?? 30_000;
+    this.#retentionMs = Math.max(options.claimRetentionMs ?? 600_000, this.#leaseMs);
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -90,6 +107,28 @@ export class MongoConsentRepository implements ConsentRepository {
     // one at a time: FerretDB 1.24 drops the connection when a multi-index createIndexes meets
     // indexes that all exist already (the second start)
     for (const index of indexes) await this.consents.createIndexes([index]);
+    // housekeeping's deleteMany
+    await this.claims.createIndexes([{ key: { claimedAt: 1 }, name: 'claimedAt' }]);
+  }
+
+  /**
+   * Maintenance (re-encryption): deletes every finished claim — its consent has moved past its revision,
+   * so it blocks nobody, but it still holds the change's values as they were stored — and returns how many
+   * unfinished ones remain (a writer mid-apply, or one that stopped: the next write completes it).
+   */
+  async clearFinishedClaims(): Promise<number> {
+    let unfinished = 0;
+    for await (const claim of this.claims.find({}, { projection: { _id: 1, consentId: 1, expect: 1 } })) {
+      const consent = await this.consents.findOne({ _id: claim.consentId }, { projection: { revision: 1 } });
+      if (consent && consent.revision === claim.expect.revision) unfinished += 1;
+      else await this.claims.deleteOne({ _id: claim._id, consentId: claim.consentId });
+    }
+    return unfinished;
+  }
+
+  /** Deletes the claims older than claimRetentionMs (one command); the sweeper runs it every round. */
+  async housekeeping(): Promise<void> {
+    await this.claims.deleteMany({ claimedAt: { $lt: new Date(this.#now().getTime() - this.#retentionMs) } });
   }
 
   async create(consent: Consent): Promise<void> {
@@ -148,7 +187,10 @@ export class MongoConsentRepository implements ConsentRepository {
     return (await this.#applyClaim(claim)) !== null;
   }
 
-  /** Claims the revision, applies the claim's change as one conditional update, releases the claim. */
+  /**
+   * Claims the revision and applies the claim's change as one conditional update: two round trips. The
+   * claim of a change that applied stays (see the top of this file); one that did not is released.
+   */
   async #applyClaim(claim: ClaimDocument): Promise<ConsentDocument | null> {
     try {
       await this.claims.insertOne(claim);
@@ -157,13 +199,15 @@ export class MongoConsentRepository implements ConsentRepository {
       await this.#completeAbandonedClaim(claim._id);
       return null;
     }
+    let applied: ConsentDocument | null = null;
     try {
       const { filter, update } = claimUpdate(claim);
-      return await this.consents.findOneAndUpdate(filter, update, { returnDocument: 'after' });
+      applied = await this.consents.findOneAndUpdate(filter, update, { returnDocument: 'after' });
+      return applied;
     } finally {
-      // A claim left behind (this delete failing) is harmless once the consent has moved on, and is
-      // completed or cleared after the lease otherwise.
-      await this.claims.deleteOne({ _id: claim._id }).catch(() => undefined);
+      // A claim left behind (this delete failing, or the update failing) is completed or cleared after
+      // the lease, and deleted by housekeeping after claimRetentionMs.
+      if (!applied) await this.claims.deleteOne({ _id: claim._id }).catch(() => undefined);
     }
   }
 

@@ -55,8 +55,9 @@ export interface ReencryptCounts {
   conflictIds: string[];
   unreadableIds: string[];
   /**
-   * write claims present at the end: a writer that crashed left a change (encrypted under the key current
-   * then) that the next write completes; if any remain, run again after the claim lease
+   * unfinished write claims present at the end (finished ones are deleted: they hold values under the old
+   * key): a writer that crashed left a change (encrypted under the key current then) that the next write
+   * completes; if any remain, run again after the claim lease
    */
   pendingClaims: number;
 }
@@ -164,6 +165,6 @@ export async function reencryptConsents(db: Db, protector: FieldProtector, optio
   }
   counts.conflicts = conflicted.length;
   counts.conflictIds = conflicted.slice(0, MAX_IDS);
-  counts.pendingClaims = await repository.claims.countDocuments({});
+  counts.pendingClaims = await repository.clearFinishedClaims();
   return counts;
 }
