@@ -38,6 +38,11 @@ export const clientSchema = z
     'urn:assent:internal': z.boolean().optional(),
     /** Open Finance Brasil: the TPP's organisation id in the directory (the `iss` of its signed messages) */
     'urn:assent:organisation_id': z.string().min(1).max(64).optional(),
+    /**
+     * consents this TPP may create per `consent.createRateLimit.windowSeconds` (Berlin Group POST /consents);
+     * absent: `consent.createRateLimit.limit`. Not OAuth metadata: oidc-provider never sees it
+     */
+    'urn:assent:consent_create_limit': z.number().int().min(1).max(10_000_000).optional(),
   })
   .strict();
 export type ClientConfig = z.infer<typeof clientSchema>;
@@ -198,6 +203,19 @@ export const configSchema = z
           .string()
           .refine(isTimeZone, 'must be an IANA time zone name, e.g. Europe/Stockholm')
           .default('UTC'),
+        /**
+         * consent creations (Berlin Group POST /consents) per TPP and window, shared by every instance on the same Redis; over it: 429
+         * ACCESS_EXCEEDED with Retry-After. A client's `urn:assent:consent_create_limit` overrides `limit`.
+         * The default (50 a second, sustained) is room for a large TPP's peak; it stops a runaway client
+         * @default { limit: 3000, windowSeconds: 60 }
+         */
+        createRateLimit: z
+          .object({
+            limit: z.number().int().min(1).max(10_000_000).default(3000),
+            windowSeconds: z.number().int().min(1).max(86_400).default(60),
+          })
+          .strict()
+          .default({ limit: 3000, windowSeconds: 60 }),
         /** how often the sweeper looks for expired and stale consents (0 disables it) */
         sweepIntervalSeconds: z.number().int().min(0).default(60),
         /** consents read and moved per sweep batch @default 100 */
@@ -224,6 +242,7 @@ export const configSchema = z
         maxFrequencyPerDay: 4,
         receivedTimeoutSeconds: 3600,
         bankTimeZone: 'UTC',
+        createRateLimit: { limit: 3000, windowSeconds: 60 },
         sweepIntervalSeconds: 60,
         sweepBatchSize: 100,
         sweepMaxBatches: 20,

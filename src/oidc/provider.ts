@@ -70,7 +70,7 @@ type ClientLike = { clientId: string; [key: string]: unknown };
 const FAPI2_ALGS = ['PS256', 'ES256'];
 
 export function clientMetadata(client: ClientConfig, profile: AssentConfig['profile']): Record<string, unknown> {
-  const { 'urn:assent:internal': internal, ...metadata } = client;
+  const { 'urn:assent:internal': internal, 'urn:assent:consent_create_limit': _createLimit, ...metadata } = client;
   const result: Record<string, unknown> = { ...metadata, 'urn:assent:internal': internal === true };
   if (profile === 'fapi2') {
     // Sender-constrained tokens: DPoP unless the client is bound to an mTLS certificate.

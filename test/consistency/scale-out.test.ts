@@ -27,6 +27,7 @@ before(async () => {
   const shared = {
     clients: [bearer.config, dpopClient.config],
     trustProxy: true,
+    consent: { createRateLimit: { limit: 100, windowSeconds: 60 } },
     mongodb: { uri: requireEnv('MONGODB_URI'), database },
     redis: { url: requireEnv('REDIS_URL'), prefix },
   };
@@ -82,7 +83,7 @@ function createConsent(server: TestServer, authorization: Record<string, string>
 }
 
 describe('two instances on one Redis and MongoDB-wire server', () => {
-  test('the consent-creation limit (100 a minute per TPP) holds across both: 120 requests, 100 created', async () => {
+  test('the consent-creation limit (configured: 100 a minute per TPP) holds across both: 120 requests, 100 created', async () => {
     const token = await ccToken(a, bearer);
     assert.equal(token.status, 200, token.text);
     const authorization = { authorization: `Bearer ${token.json.access_token as string}` };

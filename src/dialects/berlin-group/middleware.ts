@@ -184,10 +184,16 @@ export interface RateLimitOptions {
   windowMs: number;
 }
 
-/** 429 ACCESS_EXCEEDED (with Retry-After) once the authenticated TPP is over its limit. */
-export function rateLimit(limiter: RateLimiter, { limit, windowMs }: RateLimitOptions): Middleware {
+/**
+ * 429 ACCESS_EXCEEDED (with Retry-After) once the authenticated TPP is over its limit. `options` may be
+ * chosen per client (a TPP with its own limit).
+ */
+export function rateLimit(limiter: RateLimiter, options: RateLimitOptions | ((clientId: string | undefined) => RateLimitOptions)): Middleware {
+  const optionsFor = typeof options === 'function' ? options : () => options;
   return async (ctx, next) => {
-    const wait = await limiter.take(`bg-create:${bgState(ctx).clientId ?? ctx.ip}`, limit, windowMs);
+    const clientId = bgState(ctx).clientId;
+    const { limit, windowMs } = optionsFor(clientId);
+    const wait = await limiter.take(`bg-create:${clientId ?? ctx.ip}`, limit, windowMs);
     if (wait > 0) throw new BgError('accessExceeded', [], { 'Retry-After': String(wait) });
     await next();
   };

@@ -70,7 +70,7 @@ export interface BerlinGroupDeps {
   oauth: OAuthService;
   config: AssentConfig;
   log: Logger;
-  /** POST /consents per TPP and window. Default: 100 a minute */
+  /** POST /consents per TPP and window, for every TPP. Default: config `consent.createRateLimit` and the clients' own limits */
   rateLimit?: RateLimitOptions;
   /** where the counts are kept (Redis: shared by every instance). Default: this process's memory */
   rateLimiter?: RateLimiter;
@@ -78,7 +78,17 @@ export interface BerlinGroupDeps {
   now?: () => Date;
 }
 
-export const DEFAULT_CREATE_RATE_LIMIT: RateLimitOptions = { limit: 100, windowMs: 60_000 };
+/** The consent-creation limit of each TPP: config `consent.createRateLimit`, or the client's `urn:assent:consent_create_limit`. */
+function createLimits(config: AssentConfig, override?: RateLimitOptions): (clientId: string | undefined) => RateLimitOptions {
+  const deployment = override ?? { limit: config.consent.createRateLimit.limit, windowMs: config.consent.createRateLimit.windowSeconds * 1000 };
+  if (override) return () => deployment;
+  const own = new Map<string, RateLimitOptions>();
+  for (const client of config.clients) {
+    const limit = client['urn:assent:consent_create_limit'];
+    if (limit !== undefined) own.set(client.client_id, { ...deployment, limit });
+  }
+  return (clientId) => (clientId !== undefined ? own.get(clientId) : undefined) ?? deployment;
+}
 
 /** Methods served on each path (HEAD comes with GET); anything else is 405. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -96,7 +106,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
   const { consents, oauth, config, log } = deps;
   const now = deps.now ?? (() => new Date());
   const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
-  const createLimit = deps.rateLimit ?? DEFAULT_CREATE_RATE_LIMIT;
+  const createLimit = createLimits(config, deps.rateLimit);
   const scaMethods = config.consent.scaMethods;
 
   // ── the middleware lists, in one place ──
