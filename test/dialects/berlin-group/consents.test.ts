@@ -533,8 +533,8 @@ describe('Berlin Group consent API', () => {
     });
   });
 
-  test('the 101st consent of a TPP within a minute → 429 ACCESS_EXCEEDED (the default limit)', async () => {
-    const busy = makeSecretClient('bg-busy');
+  test("the 101st consent of a TPP within a minute → 429 ACCESS_EXCEEDED (the client's configured limit)", async () => {
+    const busy = makeSecretClient('bg-busy', { 'urn:assent:consent_create_limit': 100 });
     const busyServer = await startTestServer({ clients: [busy.config], profile: 'demo' });
     try {
       const busyToken = await tokenFor(busyServer, busy);
