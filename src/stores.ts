@@ -25,6 +25,7 @@ import { RedisReplayStore } from './storage/redis/replay-store.ts';
 import { memoryAdapterClass } from './storage/memory/oidc-adapter.ts';
 import { redisAdapterClass } from './storage/redis/oidc-adapter.ts';
 import { failFastAdapterClass } from './storage/unavailable.ts';
+import { redisProtection } from './storage/redis/protection.ts';
 import { MemoryConsentRepository } from './storage/memory/consent-repository.ts';
 import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
 import { EPHEMERAL_KEYS_WARNING, dataProtection, type DataProtection } from './storage/mongo/protection.ts';
@@ -126,7 +127,9 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       await redis.connect().catch((err: Error) => {
         throw new StoreStartupError('Redis', config.redis.url!, err);
       });
-      oidcAdapter = failFastAdapterClass(redisAdapterClass(redis, { prefix: config.redis.prefix }));
+      // token values and personal data never in clear at rest: keys hashed, payloads sealed
+      const { protector } = redisProtection(config);
+      oidcAdapter = failFastAdapterClass(redisAdapterClass(redis, { prefix: config.redis.prefix, protector }));
       usage = new RedisUsageCounter(redis, { prefix: config.redis.prefix });
       decisionClaims = new RedisDecisionClaims(redis, config.redis.prefix);
       rateLimiter = new RedisRateLimiter(redis, { prefix: `${config.redis.prefix}rate:` });

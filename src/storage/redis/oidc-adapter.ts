@@ -1,7 +1,8 @@
 /**
  * oidc-provider adapter on Redis (ioredis 6; needs Redis ≥ 7.0 for GETDEL, SET … GET and EXPIRE NX/GT).
  *
- * Keyspace (all under `prefix`):
+ * Keyspace (all under `prefix`; with a `protector`, every id, uid, user code and grant id below is its
+ * keyed hash and every payload `{"sealed":"enc:v1:…"}`, see RedisOidcAdapterOptions.protector):
  *   `${model}:${id}`               the payload as a JSON string, PX = expiresIn (none: persistent)
  *   `uid:${model}:${uid}`          → id, same TTL as the item (Session.findByUid)
  *   `userCode:${model}:${code}`    → id, same TTL as the item (DeviceCode.findByUserCode)
@@ -17,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { FieldProtector } from '../../crypto/field-protector.ts';
 import {
   GRANT_BOUND_MODELS,
   epochSeconds,
@@ -30,6 +32,13 @@ import {
 export interface RedisOidcAdapterOptions extends OidcAdapterOptions {
   /** prepended to every key; isolates providers / tests sharing a Redis. Default `oidc:` */
   prefix?: string;
+  /**
+   * Data at rest (src/crypto): with a field protector, ids, uids and user codes appear in keys and index
+   * values only as their keyed hash (the protector's blind index), and every payload is sealed with its
+   * encryption key ring (AES-256-GCM, bound to the record's key), so a dump or backup of Redis holds no
+   * token value and no personal data. Without one, keys and payloads are in clear.
+   */
+  protector?: FieldProtector;
 }
 
 /** TTL given to a grant index that holds a member without expiry (a key without TTL could not be told apart from a fresh one). */
@@ -105,8 +114,41 @@ const stringField = (payload: AdapterPayload, field: 'uid' | 'userCode' | 'grant
   return typeof value === 'string' && value !== '' ? value : undefined;
 };
 
-function parse(json: string): AdapterPayload {
-  return JSON.parse(json) as AdapterPayload;
+/** the member of a sealed record that holds the encrypted payload (`consumed` stays beside it, in clear) */
+const SEALED = 'sealed';
+
+/** How records are named and written: in clear, or hashed and sealed with a FieldProtector. */
+interface Codec {
+  /** what stands for an id / uid / user code in keys and index values */
+  name(space: string, value: string): string;
+  encode(model: string, name: string, payload: AdapterPayload): string;
+  decode(model: string, name: string, json: string): AdapterPayload;
+}
+
+const clearCodec: Codec = {
+  name: (_space, value) => value,
+  encode: (_model, _name, payload) => JSON.stringify(payload),
+  decode: (_model, _name, json) => JSON.parse(json) as AdapterPayload,
+};
+
+function sealedCodec(protector: FieldProtector): Codec {
+  // the record's own key is the associated data: a sealed payload copied under another key does not open
+  const field = (model: string, name: string) => `oidc:${model}:${name}`;
+  return {
+    name: (space, value) => protector.index(`oidc:${space}`, value),
+    encode(model, name, payload) {
+      const { consumed, ...rest } = payload;
+      // `consumed` stays outside, in clear: the consume script sets it without decrypting anything
+      return JSON.stringify({ [SEALED]: protector.protect(field(model, name), JSON.stringify(rest)), ...(consumed !== undefined ? { consumed } : {}) });
+    },
+    decode(model, name, json) {
+      const stored = JSON.parse(json) as Record<string, unknown>;
+      if (typeof stored[SEALED] !== 'string') throw new Error(`${model} record is not sealed`);
+      const payload = JSON.parse(protector.reveal(field(model, name), stored[SEALED])) as AdapterPayload;
+      if (stored.consumed !== undefined) payload.consumed = stored.consumed as number;
+      return payload;
+    },
+  };
 }
 
 /**
@@ -115,31 +157,35 @@ function parse(json: string): AdapterPayload {
  */
 export function redisAdapterClass(
   client: Redis,
-  { prefix = 'oidc:', clockTolerance = 0 }: RedisOidcAdapterOptions = {},
+  { prefix = 'oidc:', clockTolerance = 0, protector }: RedisOidcAdapterOptions = {},
 ): OidcAdapterClass {
-  const itemKey = (model: string, id: string) => `${prefix}${model}:${id}`;
-  const uidKey = (model: string, uid: string) => `${prefix}uid:${model}:${uid}`;
-  const userCodeKey = (model: string, userCode: string) => `${prefix}userCode:${model}:${userCode}`;
-  const grantKey = (grantId: string) => `${prefix}grant:${grantId}`;
+  const codec = protector ? sealedCodec(protector) : clearCodec;
+  /** `name`: the id as the keyspace names it (codec.name(model, id)) */
+  const itemKey = (model: string, name: string) => `${prefix}${model}:${name}`;
+  const uidKey = (model: string, uid: string) => `${prefix}uid:${model}:${codec.name(`uid:${model}`, uid)}`;
+  const userCodeKey = (model: string, userCode: string) => `${prefix}userCode:${model}:${codec.name(`userCode:${model}`, userCode)}`;
+  const grantKey = (grantId: string) => `${prefix}grant:${codec.name('grant', grantId)}`;
+  const nameOf = (model: string, id: string) => codec.name(model, id);
+  const parse = (model: string, name: string, json: string) => codec.decode(model, name, json);
 
-  /** Removes the index entries `payload` (stored as model:id) owns, and — unless skipGrant — its grant membership. */
+  /** Removes the index entries `payload` (stored as model:name) owns, and — unless skipGrant — its grant membership. */
   async function dropLinks(
     model: string,
-    id: string,
+    name: string,
     payload: AdapterPayload,
     keep: { uid?: string | undefined; userCode?: string | undefined; grantId?: string | undefined } = {},
     skipGrant?: string,
   ): Promise<void> {
     const work: Promise<unknown>[] = [];
     const uid = stringField(payload, 'uid');
-    if (uid && uid !== keep.uid) work.push(deleteIfEqualsScript.run(client, [uidKey(model, uid)], [id]));
+    if (uid && uid !== keep.uid) work.push(deleteIfEqualsScript.run(client, [uidKey(model, uid)], [name]));
     const userCode = stringField(payload, 'userCode');
     if (userCode && userCode !== keep.userCode) {
-      work.push(deleteIfEqualsScript.run(client, [userCodeKey(model, userCode)], [id]));
+      work.push(deleteIfEqualsScript.run(client, [userCodeKey(model, userCode)], [name]));
     }
     const grantId = stringField(payload, 'grantId');
     if (grantId && grantId !== keep.grantId && grantId !== skipGrant && GRANT_BOUND_MODELS.has(model)) {
-      work.push(client.zrem(grantKey(grantId), itemKey(model, id)));
+      work.push(client.zrem(grantKey(grantId), itemKey(model, name)));
     }
     await Promise.all(work);
   }
@@ -158,9 +204,10 @@ export function redisAdapterClass(
         return;
       }
       const model = this.modelName;
-      const key = itemKey(model, id);
+      const name = nameOf(model, id);
+      const key = itemKey(model, name);
       const multi = client.multi();
-      const value = JSON.stringify(payload);
+      const value = codec.encode(model, name, payload);
       if (ttl === undefined) multi.set(key, value, 'GET');
       else multi.set(key, value, 'PX', ttl, 'GET');
 
@@ -169,8 +216,8 @@ export function redisAdapterClass(
       const grantId = stringField(payload, 'grantId');
       for (const indexKey of [uid && uidKey(model, uid), userCode && userCodeKey(model, userCode)]) {
         if (!indexKey) continue;
-        if (ttl === undefined) multi.set(indexKey, id);
-        else multi.set(indexKey, id, 'PX', ttl);
+        if (ttl === undefined) multi.set(indexKey, name);
+        else multi.set(indexKey, name, 'PX', ttl);
       }
       if (grantId && GRANT_BOUND_MODELS.has(model)) {
         const grant = grantKey(grantId);
@@ -185,14 +232,18 @@ export function redisAdapterClass(
 
       if (typeof previous === 'string') {
         // the overwritten version's index entries / grant membership that this version no longer has
-        await dropLinks(model, id, parse(previous), { uid, userCode, grantId });
+        await dropLinks(model, name, parse(model, name, previous), { uid, userCode, grantId });
       }
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (typeof id !== 'string') return undefined;
-      const json = await client.get(itemKey(this.modelName, id));
-      return json === null ? undefined : parse(json);
+      return this.#findByName(nameOf(this.modelName, id));
+    }
+
+    async #findByName(name: string): Promise<AdapterPayload | undefined> {
+      const json = await client.get(itemKey(this.modelName, name));
+      return json === null ? undefined : parse(this.modelName, name, json);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -208,12 +259,13 @@ export function redisAdapterClass(
     }
 
     async consume(id: string): Promise<boolean> {
-      return (await consumeScript.run(client, [itemKey(this.modelName, id)], [epochSeconds()])) === 1;
+      return (await consumeScript.run(client, [itemKey(this.modelName, nameOf(this.modelName, id))], [epochSeconds()])) === 1;
     }
 
     async destroy(id: string): Promise<void> {
-      const json = await client.getdel(itemKey(this.modelName, id));
-      if (json !== null) await dropLinks(this.modelName, id, parse(json));
+      const name = nameOf(this.modelName, id);
+      const json = await client.getdel(itemKey(this.modelName, name));
+      if (json !== null) await dropLinks(this.modelName, name, parse(this.modelName, name, json));
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -232,7 +284,9 @@ export function redisAdapterClass(
           if (typeof json !== 'string') return undefined;
           const rest = key.slice(prefix.length);
           const separator = rest.indexOf(':');
-          return dropLinks(rest.slice(0, separator), rest.slice(separator + 1), parse(json), {}, grantId);
+          const model = rest.slice(0, separator);
+          const name = rest.slice(separator + 1);
+          return dropLinks(model, name, parse(model, name, json), {}, grantId);
         }),
       );
     }
@@ -243,9 +297,9 @@ export function redisAdapterClass(
       expected: string,
     ): Promise<AdapterPayload | undefined> {
       if (indexKey === undefined) return undefined;
-      const id = await client.get(indexKey);
-      if (id === null) return undefined;
-      const payload = await this.find(id);
+      const name = await client.get(indexKey);
+      if (name === null) return undefined;
+      const payload = await this.#findByName(name);
       // an index entry can outlive a change of the item it points to; only trust it when the item agrees
       return payload && payload[field] === expected ? payload : undefined;
     }
