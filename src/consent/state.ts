@@ -24,7 +24,8 @@
  *    received ──┘
  *
  *   Every non-final status ──deny | advanceAuthorisation──► failed.
- *   Final: finalised, failed, exempted. Authorisations change only while the consent is received.
+ *   Final: finalised, failed, exempted. Authorisations change only while the consent is received; when
+ *   the consent ends (deleted, rejected, expired, revoked), its open authorisations fail in the same change.
  */
 import { endOfDate, isoDate } from './dates.ts';
 import {
@@ -400,8 +401,18 @@ function statusChange(
   const move = regimeOf(consent.type).moves[intent]?.[consent.status];
   if (!move) throw new ConsentStateConflict(consent.id, consent.status, intent);
   const rejection = set.rejection ?? (move.rejection ? structuredClone(move.rejection) : undefined);
+  // an ended consent leaves no authorisation in progress: what is still open fails with it
+  const before = set.authorisations ?? consent.authorisations;
+  const open = isEnded(move.to) ? before.filter((a) => !isFinalSca(a.scaStatus)) : [];
+  const authorisations = open.length === 0 ? {} : {
+    authorisations: before.map((a) =>
+      isFinalSca(a.scaStatus)
+        ? a
+        : { ...a, scaStatus: 'failed' as const, updatedAt: ctx.now, history: [...a.history, scaEntry(a.scaStatus, 'failed', ctx, defaultActor)] },
+    ),
+  };
   return {
-    ...fieldChange(consent, ctx, { ...set, status: move.to, ...(rejection ? { rejection } : {}) }),
+    ...fieldChange(consent, ctx, { ...set, status: move.to, ...(rejection ? { rejection } : {}), ...authorisations }),
     history: [historyEntry(consent.status, move.to, ctx, defaultActor, defaultReason)],
   };
 }

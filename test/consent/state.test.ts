@@ -381,6 +381,18 @@ describe('approve and deny', () => {
     assert.deepEqual(change.set.authorisations?.[0]?.history.at(-1), { from: 'psuAuthenticated', to: 'failed', actor: 'PSU', at: NOW });
   });
 
+  it('ending a consent fails its open authorisations in the same change; finished ones stay', () => {
+    const consent = consentIn('received', 'started');
+    consent.authorisations.push({ ...consent.authorisations[0]!, id: 'auth-0', scaStatus: 'finalised' });
+    for (const change of [terminateByTpp(consent, { now: NOW })!, rejectStale(consent, { now: NOW })!]) {
+      assert.equal(change.set.status, 'rejected');
+      assert.deepEqual(change.set.authorisations?.map((a) => [a.id, a.scaStatus]), [['auth-1', 'failed'], ['auth-0', 'finalised']]);
+      assert.deepEqual(change.set.authorisations?.[0]?.history.at(-1)?.to, 'failed');
+    }
+    // an ending with nothing open leaves the authorisations alone
+    assert.equal(terminateByTpp(consentIn('valid', 'finalised'), { now: NOW })!.set.authorisations, undefined);
+  });
+
   it('names an unknown authorisation', () => {
     assert.throws(
       () => approve(consentIn('received'), { authorisationId: 'nope', psuId: 'p', grantedAccounts: [], grantId: 'g' }, { now: NOW }),

@@ -104,4 +104,17 @@ describe('Berlin Group conformance', () => {
       assert.ok(res.body._links.scaOAuth.href);
     }
   });
+
+  test('after a DELETE the consent\'s authorisations read as failed, not started', async () => {
+    const consentId = (await call(server, 'POST', '/consents', { token, json: consentBody() })).body.consentId as string;
+    const first = (await call(server, 'POST', `/consents/${consentId}/authorisations`, { token })).body.authorisationId as string;
+    const second = (await call(server, 'POST', `/consents/${consentId}/authorisations`, { token })).body.authorisationId as string;
+    await call(server, 'PUT', `/consents/${consentId}/authorisations/${second}`, { token });
+    assert.equal((await call(server, 'DELETE', `/consents/${consentId}`, { token })).status, 204);
+    for (const id of [first, second]) {
+      const sca = await call(server, 'GET', `/consents/${consentId}/authorisations/${id}`, { token });
+      assert.deepEqual(sca.body, { scaStatus: 'failed' });
+    }
+    assert.equal((await call(server, 'GET', `/consents/${consentId}/status`, { token })).body.consentStatus, 'rejected');
+  });
 });

@@ -477,8 +477,8 @@ describe('Berlin Group consent API', () => {
         409,
         'STATUS_INVALID',
       );
-      // reads still work
-      assert.deepEqual((await call(server, 'GET', `/consents/${consentId}/authorisations/${authId}`, { token })).body, { scaStatus: 'started' });
+      // reads still work, and the authorisation failed with its consent
+      assert.deepEqual((await call(server, 'GET', `/consents/${consentId}/authorisations/${authId}`, { token })).body, { scaStatus: 'failed' });
     });
 
     test('an expired consent reads as expired; starting or updating its authorisation → 401 CONSENT_EXPIRED', async () => {
