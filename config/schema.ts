@@ -309,6 +309,11 @@ export const configSchema = z
       .default({ organisationId: 'c2c8a0f3-8f5e-4d0a-9a8e-6a0d4b1f2e01', clockSkewSeconds: 60 }),
     /** largest accepted JSON body, in bytes */
     bodyLimitBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
+    /**
+     * how long a request body may take to arrive, in ms: a stalled body is answered 408 (Berlin Group) or
+     * cut by the HTTP server (every route, Node's requestTimeout, a little later)
+     */
+    bodyTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
     /** grace period for in-flight requests on SIGTERM */
     shutdownTimeoutMs: z.number().int().min(0).default(10_000),
   })

@@ -19,6 +19,7 @@ import { contentSecurityPolicy } from './http/content-security-policy.ts';
 import { httpsOnly } from './http/https-only.ts';
 import { customerPages } from './http/customer-pages.ts';
 import { issuerMountPath } from './oidc/provider.ts';
+import { isClientAbort } from './http/client-abort.ts';
 
 export const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
 
@@ -36,6 +37,13 @@ export interface AppParts {
 
 export function composeApp({ config, log, stores, provider, routers, cookieKeys, views }: AppParts): Koa {
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  // errors Koa sees outside the middleware (e.g. the socket of an answered request failing): through our
+  // logger, never Koa's console output; a client that went away (an incomplete request) is not a failure
+  app.on('error', (err: { name?: string; message?: string; code?: unknown }, ctx?: Koa.Context) => {
+    const entry = { error: err?.name, message: err?.message, ...(ctx ? { method: ctx.method, path: ctx.path } : {}) };
+    if (isClientAbort(err) || (typeof err?.code === 'string' && /^(HPE_|ECONNRESET$|EPIPE$)/.test(err.code))) log.info(entry, 'the client went away');
+    else log.error(entry, 'response failed');
+  });
   app.use(requestContext());
   app.use(accessLog(log));
   app.use(securityHeaders());

@@ -221,6 +221,8 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
     server.keepAliveTimeout = 5_000;
+    // the backstop for a stalled request anywhere (the Berlin Group reader answers its own 408 first)
+    server.requestTimeout = config.bodyTimeoutMs + 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());

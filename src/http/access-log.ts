@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Logger } from '../log.ts';
+import { wasClientAbort } from './client-abort.ts';
 
 /** One line per request: method, route-free path (no query string: it may carry codes), status, duration. */
 export function accessLog(log: Logger): Middleware {
@@ -11,7 +12,8 @@ export function accessLog(log: Logger): Middleware {
     } finally {
       const ms = Math.round((performance.now() - start) * 10) / 10;
       const entry = { method: ctx.method, path: ctx.path, status: ctx.status, ms };
-      if (ctx.status >= 500) log.error(entry, 'request failed');
+      if (wasClientAbort(ctx)) log.info({ method: ctx.method, path: ctx.path, ms, clientAborted: true }, 'request aborted by the client');
+      else if (ctx.status >= 500) log.error(entry, 'request failed');
       else log.info(entry, 'request');
     }
   };

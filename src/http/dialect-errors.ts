@@ -1,10 +1,12 @@
 /**
  * The shell every API dialect wraps its routes in: render known errors in the dialect's own format,
  * treat Koa's own 4xx http-errors (malformed requests) as the dialect's "bad request", and answer anything
- * unexpected with a detail-free 500 after logging its name and message — never parameters or bodies.
+ * unexpected with a detail-free 500 after logging its name and message — never parameters or bodies. A
+ * client that went away mid-request is logged as such (client-abort.ts), never as a 500.
  */
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../log.ts';
+import { isClientAbort, markClientAbort } from './client-abort.ts';
 
 export interface RenderedError {
   status: number;
@@ -29,6 +31,14 @@ export function dialectErrorHandler(log: Logger, renderer: DialectErrorRenderer)
     try {
       await next();
     } catch (err) {
+      if (isClientAbort(err)) {
+        // nobody reads the answer; not a server failure
+        markClientAbort(ctx);
+        log.info({ method: ctx.method, path: ctx.path }, `${renderer.dialect}: the client aborted the request`);
+        ctx.status = 400;
+        ctx.body = '';
+        return;
+      }
       let rendered = renderer.render(err, ctx) ?? (isClientHttpError(err) ? renderer.badRequest(err) : undefined);
       if (!rendered) {
         const e = err as { name?: string; message?: string };

@@ -89,6 +89,7 @@ export const BG_ERRORS = {
   methodNotAllowed: { status: 405, code: 'SERVICE_INVALID', text: 'this method is not supported on this resource' },
   statusInvalid: { status: 409, code: 'STATUS_INVALID', text: 'the consent or authorisation does not allow this in its current status' },
   unsupportedMediaType: { status: 415 },
+  requestTimeout: { status: 408 },
   accessExceeded: { status: 429, code: 'ACCESS_EXCEEDED', text: 'too many requests; try again later' },
   internal: { status: 500, code: 'INTERNAL_SERVER_ERROR', text: 'an unexpected error occurred' },
   unavailable: { status: 503 },

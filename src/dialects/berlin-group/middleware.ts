@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { Logger } from '../../log.ts';
 import { TokenError, type OAuthService } from '../../oidc/oauth.ts';
 import { dialectErrorHandler, sendRendered } from '../../http/dialect-errors.ts';
+import { ClientAborted, isClientAbort } from '../../http/client-abort.ts';
 import { BgError, formatError, renderError, renderInternalError, type RenderedError } from './errors.ts';
 import type { RateLimiter } from '../../storage/rate-limiter.ts';
 import { HEADER_NAMES, requestIdSchema, zodIssues } from './schemas.ts';
@@ -95,7 +96,7 @@ export function parseHeaders<S extends z.ZodType>(ctx: Context, schema: S): z.in
  * fine unless `required`; a body must be `application/json` (else 415, which has no body in the spec).
  * Too large, not UTF-8, not JSON: 400 FORMAT_ERROR (the spec has no 413).
  */
-export function jsonBody(options: { limit: number; required: boolean }): Middleware {
+export function jsonBody(options: { limit: number; required: boolean; timeoutMs: number }): Middleware {
   return async (ctx: Context, next: Next) => {
     const declared = ctx.get('content-length');
     const chunked = ctx.get('transfer-encoding') !== '';
@@ -108,9 +109,11 @@ export function jsonBody(options: { limit: number; required: boolean }): Middlew
     if (!isJson(ctx)) throw new BgError('unsupportedMediaType');
     if (declared !== '' && !(Number(declared) <= options.limit)) throw tooLarge(options.limit);
 
-    const raw = await readBody(ctx.req, options.limit);
+    const raw = await readBody(ctx.req, options.limit, options.timeoutMs);
     if (raw === 'too-large') throw tooLarge(options.limit);
-    if (raw === 'aborted') throw formatError(undefined, 'the body ended early');
+    if (raw === 'aborted') throw new ClientAborted();
+    // 408 (the spec defines no body for it); the rest of the body is never read: close the connection
+    if (raw === 'timeout') throw new BgError('requestTimeout', [], { Connection: 'close' });
     let text: string;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -148,14 +151,20 @@ function tooLarge(limit: number): BgError {
 }
 
 /**
- * The request body, at most `limit` bytes. Past the limit the stream is left flowing into nothing (never
- * destroyed: destroying the request would reset the socket before the answer is written).
+ * The request body, at most `limit` bytes, within `timeoutMs`. Past the limit or the deadline the stream
+ * is left flowing into nothing (never destroyed: destroying the request would reset the socket before the
+ * answer is written). A client that goes away is 'aborted' (Node's `aborted` error or an early close).
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer | 'too-large' | 'aborted' | 'timeout'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (result: Buffer | 'too-large' | 'aborted') => {
+    const timer = setTimeout(() => {
+      done('timeout');
+      req.resume();
+    }, timeoutMs);
+    const done = (result: Buffer | 'too-large' | 'aborted' | 'timeout') => {
+      clearTimeout(timer);
       req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
       resolve(result);
     };
@@ -171,6 +180,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
     const onEnd = () => done(Buffer.concat(chunks));
     const onClose = () => done('aborted');
     const onError = (err: Error) => {
+      if (isClientAbort(err)) return done('aborted');
+      clearTimeout(timer);
       req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
       reject(err);
     };

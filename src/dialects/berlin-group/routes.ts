@@ -116,7 +116,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
     parseHeaders(ctx, commonHeadersSchema);
     await next();
   };
-  const body = (required: boolean) => jsonBody({ limit: config.bodyLimitBytes, required });
+  const body = (required: boolean) => jsonBody({ limit: config.bodyLimitBytes, required, timeoutMs: config.bodyTimeoutMs });
 
   const router = new Router({ prefix: BASE_PATH });
   router.get('/openapi.json', errors, serveOpenApi(config.issuer));

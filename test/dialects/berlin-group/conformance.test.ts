@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { makeSecretClient, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
 import { ALICE, followRedirects, openConsentPage, startFlow, submitDecision } from '../../support/tpp.ts';
 import { assertError, call, consentBody, tokenFor } from './helpers.ts';
@@ -38,7 +39,7 @@ describe('Berlin Group conformance', () => {
 
   before(async () => {
     tpp = makeSecretClient('bgc-tpp');
-    server = await startTestServer({ clients: [tpp.config], profile: 'demo' });
+    server = await startTestServer({ clients: [tpp.config], profile: 'demo', bodyTimeoutMs: 500 });
     token = await tokenFor(server, tpp);
   });
   after(() => server.stop());
@@ -116,5 +117,48 @@ describe('Berlin Group conformance', () => {
       assert.deepEqual(sca.body, { scaStatus: 'failed' });
     }
     assert.equal((await call(server, 'GET', `/consents/${consentId}/status`, { token })).body.consentStatus, 'rejected');
+  });
+
+  /** Opens a connection and sends a POST /consents announcing 1000 bytes of body but only its start. */
+  async function partialPost(requestId: string): Promise<{ socket: net.Socket; answer: Promise<string> }> {
+    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('error', () => undefined);
+    const answer = new Promise<string>((resolve) => socket.once('close', () => resolve(received)));
+    socket.write(
+      `POST /psd2/consent/v1/consents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+        `X-Request-ID: ${requestId}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"access":`,
+    );
+    return { socket, answer };
+  }
+
+  const linesFor = (requestId: string) => server.logs.filter((line) => line.includes(requestId));
+
+  test('a client that aborts mid-body is logged as a client abort, not a 500; nothing is stored', async () => {
+    const requestId = randomUUID();
+    const before = await server.assent.stores.consents.query({ clientId: tpp.clientId }, { sort: 'createdAt', direction: 'asc', skip: 0, limit: 1 });
+    const { socket, answer } = await partialPost(requestId);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await answer;
+    for (let i = 0; i < 50 && !linesFor(requestId).some((l) => l.includes('clientAborted')); i++) await new Promise((r) => setTimeout(r, 20));
+    const lines = linesFor(requestId).map((l) => JSON.parse(l) as { level: string; msg: string; status?: number });
+    assert.ok(lines.some((l) => l.msg === 'request aborted by the client'), JSON.stringify(lines));
+    assert.ok(lines.some((l) => l.msg === 'berlin-group: the client aborted the request'), JSON.stringify(lines));
+    assert.deepEqual(lines.filter((l) => l.level === 'error' || l.status === 500), []);
+    const after = await server.assent.stores.consents.query({ clientId: tpp.clientId }, { sort: 'createdAt', direction: 'asc', skip: 0, limit: 1 });
+    assert.equal(after.total, before.total);
+  });
+
+  test('a stalled body times out: 408 without a body, the connection closed', async () => {
+    const requestId = randomUUID();
+    const { answer } = await partialPost(requestId);
+    const raw = await answer; // the server closes the connection after answering
+    assert.match(raw, /^HTTP\/1\.1 408 /);
+    assert.match(raw, new RegExp(`x-request-id: ${requestId}`, 'i'));
+    assert.match(raw, /connection: close/i);
+    assert.match(raw, /content-length: 0/i);
   });
 });
