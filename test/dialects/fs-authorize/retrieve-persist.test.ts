@@ -7,8 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeKeyClient, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
-import { ALICE, CookieJar, exchangeCode, introspect, startFlow, type StartedFlow } from '../../support/tpp.ts';
-import { StepError, type PersistStep } from '../../../src/steps/contracts.ts';
+import { ALICE, CookieJar, accountsBody, exchangeCode, introspect, startFlow, type StartedFlow } from '../../support/tpp.ts';
+import { StepError, type PersistStep, type RetrievalStep } from '../../../src/steps/contracts.ts';
 
 const UI = 'https://bank-ui.example/consent';
 const CREDENTIALS = { username: 'bank-ui', password: 'bank-ui-password-0123' };
@@ -24,6 +24,15 @@ const riskStep = {
   },
 } satisfies PersistStep;
 
+/** A bank rule as a retrieval step: a one-access-a-day consent may cover one account only (marker for the test). */
+const singleAccountStep = {
+  id: 'test.single-account',
+  priority: 900,
+  run(ctx) {
+    if (ctx.consent.frequencyPerDay === 3) ctx.data.allowMultipleAccounts = false;
+  },
+} satisfies RetrievalStep;
+
 let server: TestServer;
 let tpp: TestClient;
 
@@ -31,7 +40,7 @@ before(async () => {
   tpp = await makeKeyClient('ui-tpp');
   server = await startTestServer(
     { clients: [tpp.config], consentPageUrl: UI, internalApi: CREDENTIALS },
-    { start: { steps: { persist: [riskStep] } } },
+    { start: { steps: { persist: [riskStep], retrieval: [singleAccountStep] } } },
   );
 });
 after(() => server.stop());
@@ -288,6 +297,23 @@ describe('retrieve / persist', () => {
     assert.equal(location.searchParams.get('state'), flow.state);
     assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'rejected');
     assert.equal((await persist(key, { approval: true })).status, 404);
+  });
+
+  test('allowMultipleAccounts false: two accounts are 400 and change nothing, one is granted', async () => {
+    const flow = await startFlow(server, tpp, accountsBody([ALICE.salary, ALICE.savings], { frequencyPerDay: 3 }));
+    const { key } = await toConsentUi(flow);
+    const retrieved = (await (await retrieve(key)).json()) as { consentData: { allowMultipleAccounts?: boolean } };
+    assert.equal(retrieved.consentData.allowMultipleAccounts, false);
+    const both = await persist(key, { approval: 'true', accountIds: [ALICE.salary.accountId, ALICE.savings.accountId] });
+    assert.equal(both.status, 400);
+    assert.deepEqual(Object.keys((await both.json()) as object).sort(), ['code', 'description', 'message']);
+    assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'received');
+    const one = await persist(key, { approval: 'true', accountIds: [ALICE.savings.accountId] });
+    assert.equal(one.status, 302);
+    assert.ok(new URL(one.headers.get('location')!).searchParams.get('code'));
+    const consent = await server.assent.consents.get(flow.consentId);
+    assert.equal(consent?.status, 'valid');
+    assert.deepEqual(consent?.grantedAccounts?.map((a) => a.accountId), [ALICE.savings.accountId]);
   });
 
   test('selecting an account the customer does not hold is 400 and changes nothing', async () => {
