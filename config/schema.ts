@@ -7,6 +7,27 @@ import { isTimeZone } from '../src/consent/usage.ts';
 
 const url = z.url({ protocol: /^https?$/ });
 
+/** the step extension hooks (src/steps/extensions/schemas.ts HOOKS; kept literal here: config imports no step code) */
+export const EXTENSION_HOOKS = ['populate_consent_authorize_screen', 'persist_authorized_consent', 'validate_consent_access', 'pre_process_consent_creation'] as const;
+
+const extensionEndpointSchema = z
+  .object({
+    url,
+    auth: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('basic'), username: z.string().min(1), password: z.string().min(1) }).strict(),
+      z
+        .object({ type: z.literal('client_credentials'), tokenUrl: url, clientId: z.string().min(1), clientSecret: z.string().min(1), scope: z.string().optional() })
+        .strict(),
+    ]),
+    /** per attempt, in ms */
+    timeoutMs: z.number().int().min(50).max(30_000).default(2_000),
+    /** further attempts after a timeout, a network error, a 5xx or a malformed answer */
+    retries: z.number().int().min(0).max(5).default(1),
+    /** what a failed call does: refuse (the only policy; a consent decision never goes ahead unchecked) */
+    failurePolicy: z.literal('fail_closed').default('fail_closed'),
+  })
+  .strict();
+
 /** A TPP or internal OAuth client: oidc-provider client metadata, the fields Assent uses checked here. */
 export const clientSchema = z
   .object({
@@ -307,6 +328,15 @@ export const configSchema = z
       })
       .strict()
       .default({ organisationId: 'c2c8a0f3-8f5e-4d0a-9a8e-6a0d4b1f2e01', clockSkewSeconds: 60 }),
+    /**
+     * step extensions over HTTP (WSO2's OpenAPI-based extensions), by hook; see docs/plugins.md and the
+     * document served at /api/fs/extensions/openapi.json. Each: url, auth (basic | client_credentials),
+     * timeoutMs (default 2000), retries (default 1), failurePolicy (fail_closed, the only one)
+     */
+    extensions: z
+      .object(Object.fromEntries(EXTENSION_HOOKS.map((hook) => [hook, extensionEndpointSchema.optional()])) as Record<(typeof EXTENSION_HOOKS)[number], z.ZodOptional<typeof extensionEndpointSchema>>)
+      .strict()
+      .default({}),
     /** largest accepted JSON body, in bytes */
     bodyLimitBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
     /**

@@ -3,6 +3,8 @@
  * HTTP server listening and the sweeper started. `main.ts` runs one for the process; tests run one
  * in-process on a free port.
  */
+import { extensionHooks } from './steps/extensions/steps.ts';
+import { extensionsOpenApiRouter } from './steps/extensions/routes.ts';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -87,7 +89,8 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     );
   }
   const plugins = await loadStepPlugins(config.steps);
-  const retrieval = retrievalPipeline([...defaultRetrievalSteps, ...plugins.retrieval, ...(options.steps?.retrieval ?? [])]);
+  const extensions = extensionHooks(config.extensions, log);
+  const retrieval = retrievalPipeline([...defaultRetrievalSteps, ...extensions.retrieval, ...plugins.retrieval, ...(options.steps?.retrieval ?? [])]);
 
   const stores = await openStores(config, log);
   let sweeper: Sweeper | undefined;
@@ -95,9 +98,10 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const consents = new ConsentService(stores.consents, {
       receivedTimeoutSeconds: config.consent.receivedTimeoutSeconds,
       defaultScaMethodId: config.consent.scaMethods[0]!.authenticationMethodId,
+      creationChecks: extensions.creation,
     });
     const defaultPersist = defaultPersistSteps(consents);
-    const persist = persistPipeline([...defaultPersist, ...plugins.persist, ...(options.steps?.persist ?? [])]);
+    const persist = persistPipeline([...defaultPersist, ...extensions.persist, ...plugins.persist, ...(options.steps?.persist ?? [])]);
     const defaults = new Set<object>([...defaultRetrievalSteps, ...defaultPersist]);
     log.info(
       {
@@ -143,7 +147,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const directory = options.directory ?? new ConfigPsuDirectory(config.customers);
     const approvals = new Approvals({ oauth, consents, directory, retrieval, persist });
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
-    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage }, { timeZone: config.consent.bankTimeZone });
+    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access }, { timeZone: config.consent.bankTimeZone });
     const sign = await consentSigner(jwks, config.issuer);
     const decisions = new DecisionGate(stores.decisionClaims, oauth);
 
@@ -182,6 +186,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         bodyLimitBytes: config.bodyLimitBytes,
         ...(config.internalApi ? { credentials: config.internalApi } : {}),
       }),
+      extensionsOpenApiRouter(),
       interactionRouter({
         oauth,
         approvals,

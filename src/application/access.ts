@@ -13,6 +13,7 @@ import { checkAccess, outcomeCode, resourceOfPath, usageRule, type AccessOutcome
 import { bankDay, type UsageCounter } from '../consent/usage.ts';
 import { TokenError, type AccessTokenInfo } from '../oidc/oauth.ts';
 import type { ConsentService } from './consents.ts';
+import type { AccessCheck } from '../steps/hooks.ts';
 
 export type AccessSubject = { accessToken: string } | { consentId: string; clientId: string };
 
@@ -52,7 +53,10 @@ export class AccessValidator {
   readonly #usage: UsageCounter;
   readonly #options: AccessValidatorOptions;
 
-  constructor(deps: { consents: ConsentService; tokens: TokenLookup; usage: UsageCounter }, options: AccessValidatorOptions) {
+  readonly #checks: readonly AccessCheck[];
+
+  constructor(deps: { consents: ConsentService; tokens: TokenLookup; usage: UsageCounter; checks?: readonly AccessCheck[] }, options: AccessValidatorOptions) {
+    this.#checks = deps.checks ?? [];
     this.#consents = deps.consents;
     this.#tokens = deps.tokens;
     this.#usage = deps.usage;
@@ -89,6 +93,18 @@ export class AccessValidator {
     const now = this.#now();
     const outcome = checkAccess(consent, resource, now);
     if (outcome !== 'valid') return decision(outcome, consent);
+    // the bank's own checks (extensions) see only what Assent allowed, before it is counted
+    for (const check of this.#checks) {
+      if (check.consentTypes && !check.consentTypes.includes(consent.type)) continue;
+      const answer = await check.run({
+        consent,
+        method: request.method,
+        resourcePath: request.path,
+        ...(request.accountId !== undefined ? { accountId: request.accountId } : {}),
+        psuPresent: request.psuPresent,
+      });
+      if (!answer.allowed) return decision(answer.outcome, consent);
+    }
 
     const rule = usageRule(consent, request.psuPresent);
     const bucket = rule.counted && rule.period === 'lifetime' ? { day: 'lifetime', endsAt: consent.expiresAt } : bankDay(now, this.#options.timeZone);

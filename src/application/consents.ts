@@ -6,6 +6,7 @@
  * Ownership is checked here, once, for every dialect: another client's consent is indistinguishable from
  * an unknown one.
  */
+import type { ConsentCreationCheck } from '../steps/hooks.ts';
 import { randomUUID } from 'node:crypto';
 import type { ConsentRepository, ConsentQuery, ConsentSortField, ConsentPage } from '../consent/repository.ts';
 import type { Actor, Authorisation, Consent, ConsentChange, GrantedAccount, Rejection } from '../consent/types.ts';
@@ -39,6 +40,8 @@ export interface ConsentServiceOptions {
   /** the SCA method used when an authorisation is created implicitly (consent_id requests) */
   defaultScaMethodId: string;
   now?: () => Date;
+  /** run before a new consent is stored (e.g. the pre_process_consent_creation extension) */
+  creationChecks?: readonly ConsentCreationCheck[];
 }
 
 const MAX_ATTEMPTS = 5;
@@ -78,6 +81,10 @@ export class ConsentService {
 
   /** `idPrefix`: ids in the dialect's form, e.g. `urn:assent:` (Open Finance Brasil consent URNs) */
   async create(input: NewConsent, options: { idPrefix?: string } = {}): Promise<Consent> {
+    const type = input.type ?? 'accounts';
+    for (const check of this.#options.creationChecks ?? []) {
+      if (!check.consentTypes || check.consentTypes.includes(type)) await check.run({ ...input, type });
+    }
     const newId = () => `${options.idPrefix ?? ''}${randomUUID()}`;
     const consent = createConsent(input, { ...this.#ctx('TPP'), newId });
     await this.#repo.create(consent);

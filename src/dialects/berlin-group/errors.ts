@@ -11,6 +11,7 @@
  * The spec defines no body for 415 (no AIS code exists), so 415 goes out empty. 500 carries the
  * non-standard INTERNAL_SERVER_ERROR code without details (the spec defines no 500 body either).
  */
+import { ExtensionUnavailable } from '../../steps/extensions/client.ts';
 import {
   AuthorisationNotFound,
   AuthorisationStateConflict,
@@ -200,6 +201,8 @@ export function renderDomainError(err: ConsentError): RenderedError | undefined 
 /** Any error → the response, or undefined when it is unexpected (the caller logs it and answers 500). */
 export function renderError(err: unknown): RenderedError | undefined {
   if (err instanceof BgError) return render(err.kind, err.details, { ...err.headers });
+  // a bank extension that cannot answer: fail closed (503, no body as the spec defines it)
+  if (err instanceof ExtensionUnavailable) return render('unavailable', [], { 'Retry-After': '1' });
   if (err instanceof TokenError) return renderTokenError(err);
   if (err instanceof ConsentError) return renderDomainError(err);
   return undefined;

@@ -39,6 +39,8 @@ export function selectedAccountIds(body: SelectionInput, data: ConsentPageData, 
     if (byName.length !== 1) {
       throw new FsError('invalid_request', byName.length === 0 ? 'One of the selected accounts is not available.' : 'An account display name is ambiguous; send account ids.');
     }
+    // an account the page would not offer (a retrieval step made it unselectable) cannot be chosen here either
+    if (!byName[0]!.selectable) throw new FsError('invalid_request', 'One of the selected accounts is not available for this request.');
     ids.add(byName[0]!.accountId);
   }
   if (!data.allowMultipleAccounts && ids.size > 1) throw new FsError('invalid_request', 'Only one account may be selected for this consent.');

@@ -1,0 +1,37 @@
+/**
+ * Two more places a bank may hook into, beside the retrieval and persist steps (contracts.ts): before a
+ * TPP's consent is stored, and when a resource server asks whether an access is allowed. Like steps
+ * they are plain objects; the HTTP extensions (extensions/) are the implementations Assent ships.
+ */
+import type { Consent, ConsentType } from '../consent/types.ts';
+import type { NewConsent } from '../consent/state.ts';
+
+/**
+ * Runs before a new consent is stored. Throws ConsentValidationError to refuse the request (each dialect
+ * renders it in its own format, nothing is stored); any other throw fails the request (503), fail closed.
+ */
+export interface ConsentCreationCheck {
+  id: string;
+  /** the consent types it applies to; absent: all */
+  consentTypes?: readonly ConsentType[];
+  run(request: Readonly<NewConsent> & { type: ConsentType }): Promise<void>;
+}
+
+/** What an access check is asked (the validation API's question, after Assent's own checks passed). */
+export interface AccessCheckRequest {
+  consent: Readonly<Consent>;
+  method: string;
+  resourcePath: string;
+  accountId?: string;
+  psuPresent: boolean;
+}
+
+/**
+ * Runs after Assent found an access valid and before it is counted. Answers refuse (with the outcome the
+ * resource server tells the TPP) or allow; a throw makes the validation fail closed (503).
+ */
+export interface AccessCheck {
+  id: string;
+  consentTypes?: readonly ConsentType[];
+  run(request: AccessCheckRequest): Promise<{ allowed: true } | { allowed: false; outcome: 'consentInvalid' | 'resourceUnknown' }>;
+}
