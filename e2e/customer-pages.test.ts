@@ -6,11 +6,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright';
+import type { Browser, Page } from 'playwright';
 import { launchBrowser } from './support/browser.ts';
 import { approveFlow, callback, login, newContext } from './support/flow.ts';
 import { makeKeyClient, startTestServer, type TestClient, type TestServer } from '../test/support/assent.ts';
-import { accountsBody, ALICE, inDays, startFlow } from '../test/support/tpp.ts';
+import { accountsBody, ALICE, inDays, startFlow, type StartedFlow } from '../test/support/tpp.ts';
 
 let server: TestServer;
 let tpp: TestClient;
@@ -115,6 +115,103 @@ describe('My consents', () => {
       const english = await page.locator('.card', { hasText: '5000 0000 0583 9825 7474' }).innerText();
       assert.match(english, /Withdrawn on\s+\d{1,2} [A-Z][a-z]+ \d{4}/);
       assert.doesNotMatch(english, /Access until/);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('error pages say what happened and lead back to the app', () => {
+  /** the consent page open for a fresh flow; returns the interaction's uid */
+  async function openConsentPage(page: Page, flow: StartedFlow): Promise<string> {
+    await page.goto(flow.link.href);
+    await login(page);
+    await page.getByRole('button', { name: /allow access/i }).waitFor();
+    const uid = /\/interaction\/([^/?#]+)/.exec(page.url())?.[1];
+    assert.ok(uid, page.url());
+    return uid;
+  }
+
+  async function expireInteraction(uid: string) {
+    const interaction = await server.assent.provider.Interaction.find(uid);
+    assert.ok(interaction, 'the interaction exists');
+    await interaction.destroy();
+  }
+
+  async function followReturnLink(page: Page, callbacks: URL[], flow: StartedFlow) {
+    const link = page.getByRole('link', { name: 'Return to Budget App' });
+    const href = new URL((await link.getAttribute('href'))!);
+    assert.equal(href.origin + href.pathname, tpp.redirectUri);
+    await link.click();
+    const back = await callback(callbacks);
+    assert.equal(back.searchParams.get('error'), 'access_denied');
+    assert.equal(back.searchParams.get('state'), flow.state);
+    assert.equal(back.searchParams.get('iss'), server.issuer);
+    assert.equal(back.searchParams.get('code'), null);
+  }
+
+  test('an expired request: "no longer valid", with "Return to Budget App" (error=access_denied, the state)', async () => {
+    const { context, page, callbacks } = await newContext(browser, tpp);
+    try {
+      const flow = await startFlow(server, tpp);
+      const uid = await openConsentPage(page, flow);
+      await expireInteraction(uid);
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'This request is no longer valid' }).waitFor();
+      assert.doesNotMatch(await page.locator('main').innerText(), /Something went wrong/);
+      await followReturnLink(page, callbacks, flow);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a stale form (sent after the request expired): the same page and link; nothing decided', async () => {
+    const { context, page, callbacks } = await newContext(browser, tpp);
+    try {
+      const flow = await startFlow(server, tpp);
+      const uid = await openConsentPage(page, flow);
+      await expireInteraction(uid);
+      await page.getByRole('button', { name: /allow access/i }).click();
+      await page.getByRole('heading', { level: 1, name: 'This request is no longer valid' }).waitFor();
+      assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'received');
+      await followReturnLink(page, callbacks, flow);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('Back after approving: "You already answered this request", with the link back', async () => {
+    const { context, page, callbacks } = await newContext(browser, tpp);
+    try {
+      const flow = await startFlow(server, tpp);
+      await openConsentPage(page, flow);
+      await page.getByRole('button', { name: /allow access/i }).click();
+      assert.ok((await callback(callbacks)).searchParams.get('code'));
+      await page.waitForURL((u) => u.href.startsWith(tpp.redirectUri));
+      await page.goBack();
+      await page.getByRole('heading', { level: 1, name: 'You already answered this request' }).waitFor();
+      assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'valid');
+      await followReturnLink(page, callbacks, flow);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a bad form token: "This form was not accepted", nothing decided; "Return to Budget App" cancels the request', async () => {
+    const { context, page, callbacks } = await newContext(browser, tpp);
+    try {
+      const flow = await startFlow(server, tpp);
+      await openConsentPage(page, flow);
+      await page.locator('input[name="csrf"]').evaluate((input: { value: string }) => (input.value = 'forged'));
+      await page.getByRole('button', { name: /allow access/i }).click();
+      await page.getByRole('heading', { level: 1, name: 'This form was not accepted' }).waitFor();
+      const text = await page.locator('main').innerText();
+      assert.doesNotMatch(text, /try again in a few minutes/);
+      assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'received');
+      await page.getByRole('button', { name: 'Return to Budget App' }).click();
+      const back = await callback(callbacks);
+      assert.equal(back.searchParams.get('error'), 'access_denied');
+      assert.equal(back.searchParams.get('state'), flow.state);
     } finally {
       await context.close();
     }

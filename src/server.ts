@@ -196,6 +196,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         csrf,
         log,
         sessionDataKeys,
+        issuer: config.issuer,
         ...(config.consentPageUrl ? { consentPageUrl: config.consentPageUrl } : {}),
       }),
       myConsentsRouter({ consents, oauth, directory, views, csrf, log, secureCookies: config.issuer.startsWith('https:'), adapter: stores.oidcAdapter }),

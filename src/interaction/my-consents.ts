@@ -117,7 +117,7 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
   function checkCsrf(ctx: Context, binding: string): boolean {
     if (csrf.verify(binding, (ctx.request.body as FormBody | undefined)?.csrf)) return true;
     log.warn('self-service form without a valid CSRF token');
-    renderErrorPage(ctx, views, 403, localeOf(ctx), 'error.generic');
+    renderErrorPage(ctx, views, 403, localeOf(ctx), 'error.csrf');
     return false;
   }
 

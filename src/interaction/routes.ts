@@ -40,6 +40,8 @@ export interface InteractionDeps {
   views: { render(name: string, context: object): string };
   csrf: Csrf;
   log: Logger;
+  /** the issuer, for the `iss` of a "Return to <app>" link (RFC 9207) */
+  issuer?: string;
   /** when set, the consent page is the bank's own UI: the browser goes there with a sessionDataKey */
   consentPageUrl?: string;
   sessionDataKeys: SessionDataKeys;
@@ -55,18 +57,51 @@ function localeOf(ctx: Context, interaction?: InteractionInfo): Locale {
   });
 }
 
+export type ErrorMessageKey = 'error.expired' | 'error.unknown' | 'error.generic' | 'error.decided' | 'error.csrf' | 'error.stale';
+
+/** Each message's heading: say what happened, not "Something went wrong" (kept for real failures). */
+const ERROR_TITLES: Partial<Record<ErrorMessageKey, string>> = {
+  'error.expired': 'error.titleExpired',
+  'error.unknown': 'error.titleExpired',
+  'error.decided': 'error.titleDecided',
+  'error.csrf': 'error.titleCsrf',
+  'error.stale': 'error.titleStale',
+};
+
+/**
+ * The way back to the TPP an error page offers ("Return to <app>"), when the app is known: for an
+ * interaction still open, a form that cancels it (the TPP gets access_denied through the one decision);
+ * for one that is gone, a link to the TPP's redirect URI with `error=access_denied` and the request's state.
+ * Set on `ctx.state.returnLink` by the interaction routes; `retryUrl` reopens the request when it is open.
+ */
+export type ReturnLink =
+  | { tppName: string; action: string; csrf: string; retryUrl: string }
+  | { tppName: string; href: string };
+
 export function renderErrorPage(
   ctx: Context,
   views: InteractionDeps['views'],
   status: number,
   locale: Locale,
-  messageKey: 'error.expired' | 'error.unknown' | 'error.generic' | 'error.decided',
+  messageKey: ErrorMessageKey,
 ): void {
   const t = translator(locale);
   setPageHeaders(ctx);
   ctx.status = status;
-  ctx.body = views.render('error', { locale, message: t(messageKey), requestId: ctx.state.requestId as string });
+  const returnLink = ctx.state.returnLink as ReturnLink | undefined;
+  const title = ERROR_TITLES[messageKey];
+  ctx.body = views.render('error', {
+    locale,
+    ...(title ? { title } : {}),
+    message: t(messageKey),
+    requestId: ctx.state.requestId as string,
+    ...(returnLink ? { returnLink } : {}),
+  });
 }
+
+/** The browser's memory of an interaction's TPP, so a page about a request that is gone can still lead back. */
+const RETURN_COOKIE = 'assent_return';
+const RETURN_COOKIE_MS = 24 * 3600 * 1000;
 
 export function interactionRouter(deps: InteractionDeps): Router {
   const { oauth, approvals, decisions, views, csrf, log } = deps;
@@ -87,17 +122,66 @@ export function interactionRouter(deps: InteractionDeps): Router {
     }
   });
 
+  const returnCookie = (uid: string) => ({
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    path: `/interaction/${encodeURIComponent(uid)}`,
+    signed: true,
+    secure: (deps.issuer ?? '').startsWith('https:'),
+    overwrite: true,
+  });
+
+  /** An open interaction: remember its TPP in this browser, and offer to cancel back to it. */
+  async function rememberReturn(ctx: Context, interaction: InteractionInfo): Promise<void> {
+    const client = await oauth.client(interaction.clientId).catch(() => undefined);
+    if (!client) return;
+    ctx.state.returnLink = {
+      tppName: client.name,
+      action: `/interaction/${interaction.uid}/abort`,
+      csrf: csrf.token(interaction.uid),
+      retryUrl: `/interaction/${interaction.uid}`,
+    } satisfies ReturnLink;
+    const { redirect_uri: redirectUri, state } = interaction.params;
+    if (ctx.method !== 'GET' || typeof redirectUri !== 'string') return;
+    const value = Buffer.from(JSON.stringify({ c: interaction.clientId, r: redirectUri, ...(typeof state === 'string' ? { s: state } : {}) })).toString('base64url');
+    ctx.cookies.set(RETURN_COOKIE, value, { ...returnCookie(interaction.uid), maxAge: RETURN_COOKIE_MS });
+  }
+
+  /** An interaction that is gone: the TPP this browser was sent by, if it remembers, as a link back with error=. */
+  async function rememberedReturn(ctx: Context, description: string): Promise<void> {
+    const uid = typeof ctx.params.uid === 'string' ? ctx.params.uid : '';
+    const value = uid ? ctx.cookies.get(RETURN_COOKIE, { signed: true }) : undefined;
+    if (!value) return;
+    try {
+      const { c, r, s } = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { c?: unknown; r?: unknown; s?: unknown };
+      if (typeof c !== 'string' || typeof r !== 'string') return;
+      const client = await oauth.client(c);
+      // only a redirect URI registered for that client (the cookie is signed; this is defence in depth)
+      if (!client || !client.redirectUris.includes(r)) return;
+      const href = new URL(r);
+      href.searchParams.set('error', 'access_denied');
+      href.searchParams.set('error_description', description);
+      if (typeof s === 'string') href.searchParams.set('state', s);
+      if (deps.issuer) href.searchParams.set('iss', deps.issuer);
+      ctx.state.returnLink = { tppName: client.name, href: href.href } satisfies ReturnLink;
+    } catch {
+      /* not ours: no link */
+    }
+  }
+
   /** The interaction of this browser (its cookie), and it must be the one in the URL. */
   async function load(ctx: Context): Promise<InteractionInfo | undefined> {
     try {
       const interaction = await oauth.interactionFromRequest(ctx.req, ctx.res);
       if (interaction.uid !== ctx.params.uid) throw new oidcErrors.SessionNotFound('interaction mismatch');
+      await rememberReturn(ctx, interaction);
       return interaction;
     } catch (err) {
       log.debug({ error: (err as Error).message, detail: (err as { error_description?: string }).error_description }, 'interaction not found for this browser');
       if (err instanceof oidcErrors.SessionNotFound || err instanceof oidcErrors.InvalidRequest) {
         // the form sent again after the first submission finished the authorization: say so
         const decided = typeof ctx.params.uid === 'string' && (await decisions.wasDecided(ctx.params.uid).catch(() => false));
+        await rememberedReturn(ctx, decided ? 'the customer came back after deciding' : 'the authorization request expired');
         renderErrorPage(ctx, views, decided ? 409 : 400, localeOf(ctx), decided ? 'error.decided' : 'error.expired');
         return undefined;
       }
@@ -109,7 +193,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const body = ctx.request.body as FormBody | undefined;
     if (csrf.verify(uid, body?.csrf)) return true;
     log.warn({ uid }, 'interaction form without a valid CSRF token');
-    renderErrorPage(ctx, views, 403, localeOf(ctx), 'error.generic');
+    renderErrorPage(ctx, views, 403, localeOf(ctx), 'error.csrf');
     return false;
   }
 
@@ -286,7 +370,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const body = ctx.request.body as FormBody;
     const decisionValue = body.decision;
     if (decisionValue !== 'approve' && decisionValue !== 'deny') {
-      renderErrorPage(ctx, views, 400, locale, 'error.generic');
+      renderErrorPage(ctx, views, 400, locale, 'error.stale');
       return;
     }
     const selected = body.accounts === undefined ? [] : Array.isArray(body.accounts) ? body.accounts : [body.accounts];
