@@ -217,3 +217,48 @@ describe('error pages say what happened and lead back to the app', () => {
     }
   });
 });
+
+describe("the server's own pages", () => {
+  test('`/` says what this server is and, in demo mode, links to the demo; in Portuguese too', async () => {
+    const { context, page } = await newContext(browser, tpp);
+    try {
+      const res = await page.goto(`${server.url}/`);
+      assert.equal(res?.status(), 200);
+      await page.getByRole('heading', { level: 1, name: 'Assent Bank consent server' }).waitFor();
+      assert.match(await page.locator('main').innerText(), /decide which apps may access their accounts/);
+      await page.getByRole('link', { name: 'Try the demo app' }).click();
+      await page.waitForURL(`${server.url}/demo-tpp`);
+      await page.goto(`${server.url}/?ui_locales=pt-BR`);
+      await page.getByRole('heading', { level: 1, name: 'Servidor de consentimentos do Assent Bank' }).waitFor();
+      assert.equal(await page.getByRole('link', { name: 'Seus aplicativos conectados' }).getAttribute('href'), '/my-consents');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an unknown path: a branded 404 page for the browser; API paths keep their JSON errors', async () => {
+    const { context, page } = await newContext(browser, tpp);
+    try {
+      const res = await page.goto(`${server.url}/no/such/page`);
+      assert.equal(res?.status(), 404);
+      assert.match(res?.headers()['content-type'] ?? '', /text\/html/);
+      await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+      await page.getByRole('link', { name: 'Go to the start page' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Assent Bank consent server' }).waitFor();
+    } finally {
+      await context.close();
+    }
+    // an API client asking the same gets no page
+    const plain = await fetch(`${server.url}/no/such/page`, { headers: { accept: 'application/json' } });
+    assert.equal(plain.status, 404);
+    assert.doesNotMatch(plain.headers.get('content-type') ?? '', /html/);
+    // unknown paths under an API prefix answer in that API's dialect, even to a browser
+    const bg = await fetch(`${server.url}/psd2/consent/v1/nothing-here`, { headers: { accept: 'text/html' } });
+    assert.equal(bg.status, 404);
+    assert.match(bg.headers.get('content-type') ?? '', /json/);
+    assert.ok(Array.isArray(((await bg.json()) as { tppMessages?: unknown }).tppMessages));
+    const oauth = await fetch(`${server.issuer}/no-such-endpoint`, { headers: { accept: 'text/html' } });
+    assert.equal(oauth.status, 404);
+    assert.doesNotMatch(oauth.headers.get('content-type') ?? '', /html/);
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * Composes the Koa app: request id + logging, error fallback, health, static assets, the mounted
+ * Composes the Koa app: request id + logging, error fallback, health, the server's own pages (`/`, the
+ * browsers' 404), static assets, the mounted
  * oidc-provider, then the routers (API dialects, the browser journey, the demo TPP when enabled).
  */
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import { httpsOnly } from './http/https-only.ts';
 import { customerPages } from './http/customer-pages.ts';
 import { issuerMountPath } from './oidc/provider.ts';
 import { isClientAbort } from './http/client-abort.ts';
+import { serverPages } from './http/pages.ts';
+import type { Views } from './interaction/views.ts';
 
 export const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
 
@@ -31,8 +34,8 @@ export interface AppParts {
   routers: Router[];
   /** the cookie-signing keys the provider uses: mounted, its middleware runs on this app's context */
   cookieKeys: string[];
-  /** the page templates: failures on the customer's routes become error pages */
-  views?: { render(name: string, context: object): string };
+  /** the page templates: failures on the customer's routes become error pages; `/` and a branded 404 for browsers */
+  views?: Views;
 }
 
 export function composeApp({ config, log, stores, provider, routers, cookieKeys, views }: AppParts): Koa {
@@ -52,6 +55,7 @@ export function composeApp({ config, log, stores, provider, routers, cookieKeys,
   app.use(health(stores));
   app.use(httpsOnly(config.issuer));
   if (views) app.use(customerPages(views, log));
+  if (views) app.use(serverPages({ views, demo: config.mode === 'demo', issuer: config.issuer }));
   app.use(mount('/static', serve(PUBLIC_DIR, { maxage: 3_600_000, gzip: false, brotli: false })));
   app.use(mount(issuerMountPath(config) || '/', provider));
   for (const router of routers) {
