@@ -236,6 +236,18 @@ describe("the server's own pages", () => {
     }
   });
 
+  test("an authorization request the provider cannot accept: a page saying so, not \"Something went wrong\"", async () => {
+    const { context, page } = await newContext(browser, tpp);
+    try {
+      const res = await page.goto(`${server.issuer}/authorize?client_id=no-such-app&response_type=code&scope=openid`);
+      assert.ok((res?.status() ?? 0) >= 400);
+      await page.getByRole('heading', { level: 1, name: 'This request is no longer valid' }).waitFor();
+      assert.match(await page.locator('main').innerText(), /could not find this request/);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('an unknown path: a branded 404 page for the browser; API paths keep their JSON errors', async () => {
     const { context, page } = await newContext(browser, tpp);
     try {

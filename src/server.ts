@@ -132,7 +132,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         ctx.body = views.render('error', {
           locale,
           message: t(unavailable ? 'error.unavailable' : 'error.unknown'),
-          ...(unavailable ? { title: 'error.titleUnavailable' } : {}),
+          title: unavailable ? 'error.titleUnavailable' : 'error.titleExpired',
           requestId: ctx.get('x-request-id'),
         });
       },
