@@ -279,9 +279,43 @@ export const configSchema = z
          * @default 0
          */
         loginReuseSeconds: z.number().int().min(0).max(24 * 3600).default(0),
+        /**
+         * Login throttling (bank login and My consents), per account and per client address, shared
+         * through Redis: after `freeAttempts` failures each further one blocks for an increasing delay
+         * (`baseDelaySeconds`, doubling, at most `maxDelaySeconds`); at `lockoutAfter` failures the account
+         * or address is locked for `lockoutSeconds`. Failures are forgotten `windowSeconds` after the last.
+         */
+        throttle: z
+          .object({
+            account: z.object({ freeAttempts: z.number().int().min(0), lockoutAfter: z.number().int().min(1) }).strict().default({ freeAttempts: 3, lockoutAfter: 10 }),
+            address: z.object({ freeAttempts: z.number().int().min(0), lockoutAfter: z.number().int().min(1) }).strict().default({ freeAttempts: 20, lockoutAfter: 100 }),
+            baseDelaySeconds: z.number().min(0).max(3600).default(1),
+            maxDelaySeconds: z.number().min(0).max(3600).default(60),
+            lockoutSeconds: z.number().int().min(1).max(24 * 3600).default(900),
+            windowSeconds: z.number().int().min(1).max(24 * 3600).default(900),
+          })
+          .strict()
+          .default({
+            account: { freeAttempts: 3, lockoutAfter: 10 },
+            address: { freeAttempts: 20, lockoutAfter: 100 },
+            baseDelaySeconds: 1,
+            maxDelaySeconds: 60,
+            lockoutSeconds: 900,
+            windowSeconds: 900,
+          }),
       })
       .strict()
-      .default({ loginReuseSeconds: 0 }),
+      .default({
+        loginReuseSeconds: 0,
+        throttle: {
+          account: { freeAttempts: 3, lockoutAfter: 10 },
+          address: { freeAttempts: 20, lockoutAfter: 100 },
+          baseDelaySeconds: 1,
+          maxDelaySeconds: 60,
+          lockoutSeconds: 900,
+          windowSeconds: 900,
+        },
+      }),
     /** HTTP Basic credentials of the bank's own UI calling /api/fs/consent/authorize/* (env ASSENT_INTERNAL_API_USER / ASSENT_INTERNAL_API_PASSWORD) */
     internalApi: z
       .object({ username: z.string().min(1), password: z.string().min(16) })

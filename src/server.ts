@@ -31,6 +31,7 @@ import { negotiateLocale, translator } from './interaction/i18n.ts';
 import { interactionRouter } from './interaction/routes.ts';
 import { myConsentsRouter } from './interaction/my-consents.ts';
 import { Csrf } from './interaction/csrf.ts';
+import { LoginThrottle } from './interaction/login-throttle.ts';
 import { SessionDataKeys } from './interaction/session-data-keys.ts';
 import { fsAuthorizeRouter } from './dialects/fs-authorize/routes.ts';
 import { validateRouter } from './dialects/fs-authorize/validate.ts';
@@ -164,6 +165,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     });
 
     const csrf = new Csrf(cookieKeys[0]!);
+    const throttle = new LoginThrottle(stores.loginAttempts, config.authentication.throttle, { secret: cookieKeys[0]!, log });
     const routers: Router[] = [
       berlinGroupRouter({ consents, oauth, config, log, rateLimiter: stores.rateLimiter }),
       backofficeRouter({ consents, oauth, config, log, usage: access }),
@@ -195,11 +197,12 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         views,
         csrf,
         log,
+        throttle,
         sessionDataKeys,
         issuer: config.issuer,
         ...(config.consentPageUrl ? { consentPageUrl: config.consentPageUrl } : {}),
       }),
-      myConsentsRouter({ consents, oauth, directory, views, csrf, log, secureCookies: config.issuer.startsWith('https:'), adapter: stores.oidcAdapter }),
+      myConsentsRouter({ consents, oauth, directory, views, csrf, log, throttle, secureCookies: config.issuer.startsWith('https:'), adapter: stores.oidcAdapter }),
     ];
     if (messageSigner) {
       routers.push(brPaymentsRouter({ consents, oauth, config, log, verifier: messageVerifier, signer: messageSigner, idempotency: stores.idempotency }));

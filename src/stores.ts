@@ -20,6 +20,9 @@ import type { RateLimiter } from './storage/rate-limiter.ts';
 import { MemoryRateLimiter } from './storage/memory/rate-limiter.ts';
 import { RedisRateLimiter } from './storage/redis/rate-limiter.ts';
 import type { ReplayStore } from './storage/replay-store.ts';
+import type { LoginAttempts } from './storage/login-attempts.ts';
+import { MemoryLoginAttempts } from './storage/memory/login-attempts.ts';
+import { RedisLoginAttempts } from './storage/redis/login-attempts.ts';
 import { MemoryReplayStore } from './storage/memory/replay-store.ts';
 import { RedisReplayStore } from './storage/redis/replay-store.ts';
 import { memoryAdapterClass } from './storage/memory/oidc-adapter.ts';
@@ -62,6 +65,8 @@ export interface Stores {
   replay: ReplayStore;
   /** `x-idempotency-key` decisions (Open Finance Brasil), shared by every instance on the same Redis */
   idempotency: IdempotencyStore;
+  /** failed logins per account and address (login throttling), shared by every instance on the same Redis */
+  loginAttempts: LoginAttempts;
   /** the MongoDB database, when one is configured */
   db?: Db;
   redis?: Redis;
@@ -111,6 +116,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
     }
     return protection;
   };
+  let loginAttempts: LoginAttempts;
 
   try {
     if (config.redis.url) {
@@ -135,14 +141,16 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       rateLimiter = new RedisRateLimiter(redis, { prefix: `${config.redis.prefix}rate:` });
       replay = new RedisReplayStore(redis, { prefix: `${config.redis.prefix}replay:` });
       idempotency = new RedisIdempotencyStore(redis, { prefix: `${config.redis.prefix}idem:`, protector: protect().protector });
+      loginAttempts = new RedisLoginAttempts(redis, { prefix: `${config.redis.prefix}login:` });
     } else {
-      embedded.push('Redis (sessions, interactions, codes, tokens, usage counters, rate limits, replay protection)');
+      embedded.push('Redis (sessions, interactions, codes, tokens, usage counters, rate limits, replay protection, login throttling)');
       oidcAdapter = memoryAdapterClass();
       usage = new MemoryUsageCounter();
       decisionClaims = new MemoryDecisionClaims();
       rateLimiter = new MemoryRateLimiter();
       replay = new MemoryReplayStore();
       idempotency = new MemoryIdempotencyStore();
+      loginAttempts = new MemoryLoginAttempts();
     }
 
     if (config.mongodb.uri) {
@@ -190,6 +198,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
     rateLimiter,
     replay,
     idempotency,
+    loginAttempts,
     ...(db ? { db } : {}),
     ...(redis ? { redis } : {}),
     async health(timeoutMs = 1_500) {

@@ -28,7 +28,8 @@ import type { Logger } from '../log.ts';
 import type { Csrf } from './csrf.ts';
 import { matchLocale, negotiateLocale, translator } from './i18n.ts';
 import { setPageHeaders } from './page-headers.ts';
-import { renderErrorPage } from './routes.ts';
+import { renderErrorPage, renderThrottledPage } from './routes.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 import { SelfServiceSessions } from './self-service-sessions.ts';
 import type { OidcAdapterClass } from '../storage/oidc-adapter.ts';
 import { isActive } from '../consent/regimes/index.ts';
@@ -47,6 +48,8 @@ export interface MyConsentsDeps {
   views: { render(name: string, context: object): string };
   csrf: Csrf;
   log: Logger;
+  /** login throttling per account and address (shared through Redis) */
+  throttle: LoginThrottle;
   secureCookies: boolean;
   /** where the sessions are held (the oidc adapter: Redis, or memory in demo mode) */
   adapter: OidcAdapterClass;
@@ -172,8 +175,16 @@ export function myConsentsRouter(deps: MyConsentsDeps): Router {
     const body = ctx.request.body as FormBody;
     const username = typeof body.username === 'string' ? body.username.slice(0, 200) : '';
     const password = typeof body.password === 'string' ? body.password.slice(0, 200) : '';
+    const attempt = { surface: 'my-consents', username, address: ctx.ip };
+    const verdict = await deps.throttle.check(attempt);
+    if (verdict.blocked) return renderThrottledPage(ctx, views, localeOf(ctx), verdict);
     const psu = username && password ? await directory.authenticate(username, password) : null;
-    if (!psu) return loginPage(ctx, { error: translator(localeOf(ctx))('error.credentials'), username }, 401);
+    if (!psu) {
+      const now = await deps.throttle.failed(attempt);
+      if (now.blocked) return renderThrottledPage(ctx, views, localeOf(ctx), now);
+      return loginPage(ctx, { error: translator(localeOf(ctx))('error.credentials'), username }, 401);
+    }
+    await deps.throttle.succeeded(attempt);
     ctx.cookies.set(SESSION_COOKIE, await sessions.start(psu.id), { ...cookieOptions, maxAge: SESSION_SECONDS * 1000 });
     ctx.cookies.set(NONCE_COOKIE, null, cookieOptions);
     ctx.status = 303;

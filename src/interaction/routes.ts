@@ -30,6 +30,7 @@ import { negotiateLocale, translator } from './i18n.ts';
 import { setPageHeaders } from './page-headers.ts';
 import type { SessionDataKeys } from './session-data-keys.ts';
 import { isExpectedFailure } from '../http/customer-pages.ts';
+import type { LoginThrottle, ThrottleVerdict } from './login-throttle.ts';
 
 export interface InteractionDeps {
   oauth: OAuthService;
@@ -42,6 +43,8 @@ export interface InteractionDeps {
   log: Logger;
   /** the issuer, for the `iss` of a "Return to <app>" link (RFC 9207) */
   issuer?: string;
+  /** login throttling per account and address (shared through Redis) */
+  throttle: LoginThrottle;
   /** when set, the consent page is the bank's own UI: the browser goes there with a sessionDataKey */
   consentPageUrl?: string;
   sessionDataKeys: SessionDataKeys;
@@ -102,6 +105,25 @@ export function renderErrorPage(
 /** The browser's memory of an interaction's TPP, so a page about a request that is gone can still lead back. */
 const RETURN_COOKIE = 'assent_return';
 const RETURN_COOKIE_MS = 24 * 3600 * 1000;
+
+/** The friendly "too many attempts" page (429, Retry-After). */
+export function renderThrottledPage(ctx: Context, views: InteractionDeps['views'], locale: Locale, verdict: ThrottleVerdict & { blocked: true }): void {
+  const t = translator(locale);
+  const minutes = Math.ceil(verdict.retryAfterSeconds / 60);
+  setPageHeaders(ctx);
+  ctx.status = 429;
+  ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+  ctx.body = views.render('error', {
+    locale,
+    title: 'throttle.heading',
+    message: verdict.locked
+      ? t('throttle.locked', { minutes })
+      : verdict.retryAfterSeconds < 60
+        ? t('throttle.wait', { seconds: verdict.retryAfterSeconds })
+        : t('throttle.waitMinutes', { minutes }),
+    requestId: ctx.state.requestId as string,
+  });
+}
 
 export function interactionRouter(deps: InteractionDeps): Router {
   const { oauth, approvals, decisions, views, csrf, log } = deps;
@@ -338,14 +360,21 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const body = ctx.request.body as FormBody;
     const username = typeof body.username === 'string' ? body.username.slice(0, 200) : '';
     const password = typeof body.password === 'string' ? body.password.slice(0, 200) : '';
+    const attempt = { surface: 'bank', username, address: ctx.ip };
+    const locale = localeOf(ctx, interaction);
+    const verdict = await deps.throttle.check(attempt);
+    if (verdict.blocked) return renderThrottledPage(ctx, views, locale, verdict);
     const psu = username && password ? await deps.directory.authenticate(username, password) : null;
     if (!psu) {
+      const now = await deps.throttle.failed(attempt);
+      if (now.blocked) return renderThrottledPage(ctx, views, locale, now);
       const client = await oauth.client(interaction.clientId);
       const t = translator(localeOf(ctx, interaction));
       ctx.status = 401;
       renderLogin(ctx, interaction, client?.name ?? interaction.clientId, { error: t('error.credentials'), username });
       return;
     }
+    await deps.throttle.succeeded(attempt);
     const returnTo = await oauth.finishLogin(ctx, interaction.uid, psu.id);
     ctx.status = 303;
     ctx.redirect(returnTo);
