@@ -70,6 +70,9 @@ for (let round = 0; round < ROUNDS; round++) {
   runs.introspection.push(await run('introspection', SECONDS));
   runs.validation.push(await run('validation', SECONDS));
 }
+// and still valid at the end (a limit reached mid-run would have turned the rest into cheaper refusals)
+const last = (await (await fetch(targets.validation.url, { method: 'POST', headers: targets.validation.headers, body: targets.validation.body })).json()) as { isValid?: boolean };
+if (last.isValid !== true) throw new Error(`the validation no longer answers valid: ${JSON.stringify(last)}`);
 await new Promise<void>((resolve) => {
   child.once('exit', () => resolve());
   child.kill('SIGTERM');

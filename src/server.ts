@@ -101,6 +101,8 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       defaultScaMethodId: config.consent.scaMethods[0]!.authenticationMethodId,
       creationChecks: extensions.creation,
     });
+    // every consent write holds the fence, so the consents validation remembers are never used outdated
+    consents.setFence(stores.fence);
     const defaultPersist = defaultPersistSteps(consents);
     const persist = persistPipeline([...defaultPersist, ...extensions.persist, ...plugins.persist, ...(options.steps?.persist ?? [])]);
     const defaults = new Set<object>([...defaultRetrievalSteps, ...defaultPersist]);
@@ -148,7 +150,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const directory = options.directory ?? new ConfigPsuDirectory(config.customers);
     const approvals = new Approvals({ oauth, consents, directory, retrieval, persist });
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
-    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access }, { timeZone: config.consent.bankTimeZone });
+    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access, fence: stores.fence }, { timeZone: config.consent.bankTimeZone });
     const sign = await consentSigner(jwks, config.issuer);
     const decisions = new DecisionGate(stores.decisionClaims, oauth);
 

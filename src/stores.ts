@@ -13,6 +13,9 @@ import type { OidcAdapterClass } from './storage/oidc-adapter.ts';
 import type { UsageCounter } from './consent/usage.ts';
 import { MemoryUsageCounter } from './storage/memory/usage-counter.ts';
 import { RedisUsageCounter } from './storage/redis/usage-counter.ts';
+import type { ConsentFence } from './storage/consent-fence.ts';
+import { MemoryConsentFence } from './storage/memory/consent-fence.ts';
+import { RedisConsentFence } from './storage/redis/consent-fence.ts';
 import type { DecisionClaims } from './storage/decision-claims.ts';
 import { MemoryDecisionClaims } from './storage/memory/decision-claims.ts';
 import { RedisDecisionClaims } from './storage/redis/decision-claims.ts';
@@ -67,6 +70,8 @@ export interface Stores {
   idempotency: IdempotencyStore;
   /** failed logins per account and address (login throttling), shared by every instance on the same Redis */
   loginAttempts: LoginAttempts;
+  /** which revision of each consent is current (for the consents validation keeps in memory), shared like the counters */
+  fence: ConsentFence;
   /** the MongoDB database, when one is configured */
   db?: Db;
   redis?: Redis;
@@ -103,6 +108,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
   let consents: ConsentRepository;
   let oidcAdapter: OidcAdapterClass;
   let usage: UsageCounter;
+  let fence: ConsentFence;
   let decisionClaims: DecisionClaims;
   let rateLimiter: RateLimiter;
   let replay: ReplayStore;
@@ -137,6 +143,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       const { protector } = redisProtection(config);
       oidcAdapter = failFastAdapterClass(redisAdapterClass(redis, { prefix: config.redis.prefix, protector }));
       usage = new RedisUsageCounter(redis, { prefix: config.redis.prefix });
+      fence = new RedisConsentFence(redis, { prefix: config.redis.prefix });
       decisionClaims = new RedisDecisionClaims(redis, config.redis.prefix);
       rateLimiter = new RedisRateLimiter(redis, { prefix: `${config.redis.prefix}rate:` });
       replay = new RedisReplayStore(redis, { prefix: `${config.redis.prefix}replay:` });
@@ -145,7 +152,9 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
     } else {
       embedded.push('Redis (sessions, interactions, codes, tokens, usage counters, rate limits, replay protection, login throttling)');
       oidcAdapter = memoryAdapterClass();
-      usage = new MemoryUsageCounter();
+      const memoryUsage = new MemoryUsageCounter();
+      usage = memoryUsage;
+      fence = new MemoryConsentFence(memoryUsage);
       decisionClaims = new MemoryDecisionClaims();
       rateLimiter = new MemoryRateLimiter();
       replay = new MemoryReplayStore();
@@ -199,6 +208,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
     replay,
     idempotency,
     loginAttempts,
+    fence,
     ...(db ? { db } : {}),
     ...(redis ? { redis } : {}),
     async health(timeoutMs = 1_500) {

@@ -7,13 +7,21 @@
  * The rules are the domain's (consent/access-check.ts); this service brings the token lookup, the
  * consent read and the counters. A counter store that cannot answer is UsageUnavailable: the caller
  * fails closed, never "valid".
+ *
+ * The hot path reads no consent from the repository: with a ConsentFence, a consent read once is kept in
+ * memory (per instance, bounded), and a remembered copy is used only through the fence's atomic "count
+ * if this revision is still current and no writer holds it" (one Redis script). Every consent write holds
+ * the fence (ConsentService), so a revocation on any instance is refused on every instance from the moment
+ * it is stored. The remembered copy only ever says "valid": any other outcome is decided again from the
+ * repository (which also records an expiry), so what the TPP is told is what is stored.
  */
 import type { Consent } from '../consent/types.ts';
-import { checkAccess, outcomeCode, resourceOfPath, usageRule, type AccessOutcome, type ResourceRequest } from '../consent/access-check.ts';
+import { checkAccess, outcomeCode, resourceOfPath, usageRule, type AccessOutcome, type ResourceRequest, type UsageRule } from '../consent/access-check.ts';
 import { bankDay, type UsageCounter } from '../consent/usage.ts';
 import { TokenError, type AccessTokenInfo } from '../oidc/oauth.ts';
 import type { ConsentService } from './consents.ts';
 import type { AccessCheck } from '../steps/hooks.ts';
+import type { ConsentFence } from '../storage/consent-fence.ts';
 
 export type AccessSubject = { accessToken: string } | { consentId: string; clientId: string };
 
@@ -45,6 +53,8 @@ export interface TokenLookup {
 export interface AccessValidatorOptions {
   timeZone: string;
   now?: () => Date;
+  /** how many consents an instance remembers (default 10,000; the oldest is forgotten first) */
+  rememberedConsents?: number;
 }
 
 export class AccessValidator {
@@ -52,19 +62,97 @@ export class AccessValidator {
   readonly #tokens: TokenLookup;
   readonly #usage: UsageCounter;
   readonly #options: AccessValidatorOptions;
+  readonly #fence: ConsentFence | undefined;
+  /** consents read from the repository whose revision the fence confirmed (insertion order: oldest first) */
+  readonly #remembered = new Map<string, Consent>();
+  #day: { from: number; day: string; endsAt: Date } | undefined;
 
   readonly #checks: readonly AccessCheck[];
 
-  constructor(deps: { consents: ConsentService; tokens: TokenLookup; usage: UsageCounter; checks?: readonly AccessCheck[] }, options: AccessValidatorOptions) {
+  /** without `fence` every validation reads the consent from the repository */
+  constructor(
+    deps: { consents: ConsentService; tokens: TokenLookup; usage: UsageCounter; checks?: readonly AccessCheck[]; fence?: ConsentFence },
+    options: AccessValidatorOptions,
+  ) {
     this.#checks = deps.checks ?? [];
     this.#consents = deps.consents;
     this.#tokens = deps.tokens;
     this.#usage = deps.usage;
+    this.#fence = deps.fence;
     this.#options = options;
   }
 
   #now(): Date {
     return this.#options.now?.() ?? new Date();
+  }
+
+  /** bankDay, computed once per day (Intl is slow on the hot path) */
+  #bankDay(now: Date): { day: string; endsAt: Date } {
+    const d = this.#day;
+    if (d && now.getTime() >= d.from && now.getTime() < d.endsAt.getTime()) return d;
+    const computed = bankDay(now, this.#options.timeZone);
+    this.#day = { from: now.getTime(), ...computed };
+    return computed;
+  }
+
+  #remember(consent: Consent): void {
+    const max = this.#options.rememberedConsents ?? 10_000;
+    this.#remembered.delete(consent.id);
+    this.#remembered.set(consent.id, consent);
+    if (this.#remembered.size > max) this.#remembered.delete(this.#remembered.keys().next().value!);
+  }
+
+  /**
+   * The decision from a remembered copy, when it is `valid` and the fence confirms the copy is current;
+   * undefined sends the caller to the repository.
+   */
+  async #fromRemembered(consent: Consent, clientId: string, grantId: string | undefined, request: AccessRequest, fence: ConsentFence): Promise<AccessDecision | undefined> {
+    if (consent.clientId !== clientId || (grantId !== undefined && consent.grantId !== grantId)) return undefined;
+    const resource = resourceFor(request);
+    const now = this.#now();
+    if (!resource || checkAccess(consent, resource, now) !== 'valid') return undefined;
+    const refused = await this.#bankChecks(consent, request);
+    if (refused) return refused;
+    const rule = usageRule(consent, request.psuPresent);
+    const bucket = this.#bucket(consent, rule, now);
+    const path = resourceKey(request.path);
+    let used: number;
+    if (rule.counted) {
+      const count = await fence.incrementIfCurrent(consent.id, consent.revision, bucket.day, path, bucket.endsAt);
+      if (count === undefined) return this.#forget(consent.id);
+      if (count > rule.limit) return decision('accessExceeded', consent, 0);
+      used = count;
+    } else {
+      const usage = await fence.usageIfCurrent(consent.id, consent.revision, bucket.day);
+      if (usage === undefined) return this.#forget(consent.id);
+      used = usage[path] ?? 0;
+    }
+    return decision('valid', consent, Math.max(0, rule.limit - used));
+  }
+
+  /** The bank's own checks (extensions): they see only what Assent allowed, before it is counted. */
+  async #bankChecks(consent: Consent, request: AccessRequest): Promise<AccessDecision | undefined> {
+    for (const check of this.#checks) {
+      if (check.consentTypes && !check.consentTypes.includes(consent.type)) continue;
+      const answer = await check.run({
+        consent,
+        method: request.method,
+        resourcePath: request.path,
+        ...(request.accountId !== undefined ? { accountId: request.accountId } : {}),
+        psuPresent: request.psuPresent,
+      });
+      if (!answer.allowed) return decision(answer.outcome, consent);
+    }
+    return undefined;
+  }
+
+  #forget(consentId: string): undefined {
+    this.#remembered.delete(consentId);
+    return undefined;
+  }
+
+  #bucket(consent: Consent, rule: UsageRule, now: Date): { day: string; endsAt: Date } {
+    return rule.counted && rule.period === 'lifetime' ? { day: 'lifetime', endsAt: consent.expiresAt } : this.#bankDay(now);
   }
 
   async validate(request: AccessRequest): Promise<AccessDecision> {
@@ -83,6 +171,13 @@ export class AccessValidator {
       ({ consentId, clientId } = request.subject);
     }
 
+    const fence = this.#fence;
+    const remembered = fence && this.#remembered.get(consentId);
+    if (remembered) {
+      const fast = await this.#fromRemembered(remembered, clientId, grantId, request, fence);
+      if (fast) return fast;
+    }
+
     const consent = await this.#consents.get(consentId);
     if (!consent || consent.clientId !== clientId) return decision('consentUnknown');
     // a token from a grant the consent no longer has (revoked, replaced) does not speak for it
@@ -93,28 +188,27 @@ export class AccessValidator {
     const now = this.#now();
     const outcome = checkAccess(consent, resource, now);
     if (outcome !== 'valid') return decision(outcome, consent);
-    // the bank's own checks (extensions) see only what Assent allowed, before it is counted
-    for (const check of this.#checks) {
-      if (check.consentTypes && !check.consentTypes.includes(consent.type)) continue;
-      const answer = await check.run({
-        consent,
-        method: request.method,
-        resourcePath: request.path,
-        ...(request.accountId !== undefined ? { accountId: request.accountId } : {}),
-        psuPresent: request.psuPresent,
-      });
-      if (!answer.allowed) return decision(answer.outcome, consent);
-    }
+    const refused = await this.#bankChecks(consent, request);
+    if (refused) return refused;
 
     const rule = usageRule(consent, request.psuPresent);
-    const bucket = rule.counted && rule.period === 'lifetime' ? { day: 'lifetime', endsAt: consent.expiresAt } : bankDay(now, this.#options.timeZone);
+    const bucket = this.#bucket(consent, rule, now);
     const path = resourceKey(request.path);
+    // remember the consent when the fence confirms this revision is current (beside the count, not after it)
+    const registered = fence?.register(consent.id, consent.revision).then(
+      (current) => current && this.#remember(consent),
+      () => undefined,
+    );
     let used: number;
-    if (rule.counted) {
-      used = await this.#usage.increment(consent.id, bucket.day, path, bucket.endsAt);
-      if (used > rule.limit) return decision('accessExceeded', consent, 0);
-    } else {
-      used = (await this.#usage.usage(consent.id, bucket.day))[path] ?? 0;
+    try {
+      if (rule.counted) {
+        used = await this.#usage.increment(consent.id, bucket.day, path, bucket.endsAt);
+        if (used > rule.limit) return decision('accessExceeded', consent, 0);
+      } else {
+        used = (await this.#usage.usage(consent.id, bucket.day))[path] ?? 0;
+      }
+    } finally {
+      await registered;
     }
     return decision('valid', consent, Math.max(0, rule.limit - used));
   }

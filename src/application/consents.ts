@@ -29,6 +29,7 @@ import {
 } from '../consent/state.ts';
 import { isActive } from '../consent/regimes/index.ts';
 import { currentRequest } from '../http/request-context.ts';
+import type { ConsentFence } from '../storage/consent-fence.ts';
 
 export interface ConsentEffects {
   /** called after a consent that had a grant left its active status (revoked, terminated, expired): revoke its tokens */
@@ -53,6 +54,7 @@ export class ConsentService {
   readonly #repo: ConsentRepository;
   readonly #options: ConsentServiceOptions;
   #effects: ConsentEffects = { consentEnded: async () => undefined };
+  #fence: ConsentFence | undefined;
 
   constructor(repo: ConsentRepository, options: ConsentServiceOptions) {
     this.#repo = repo;
@@ -62,6 +64,11 @@ export class ConsentService {
   /** wired after the OAuth service exists (it needs the consents for token claims) */
   setEffects(effects: ConsentEffects): void {
     this.#effects = effects;
+  }
+
+  /** every write then holds the consent's fence, so no instance acts on a copy it remembers meanwhile */
+  setFence(fence: ConsentFence): void {
+    this.#fence = fence;
   }
 
   #now(): Date {
@@ -258,20 +265,43 @@ export class ConsentService {
    */
   async #update(read: Consent, compute: (consent: Consent) => ConsentChange | null): Promise<Consent> {
     const id = read.id;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      // a lost race means another writer's change is landing right now (its claim is in, its update may
-      // not be yet): give it a moment before reading again, so the loser computes from the winner's state
-      if (attempt > 0) await sleep(RETRY_DELAY_MS * attempt);
-      const current = attempt === 0 ? read : await this.#repo.findById(id);
-      if (!current) throw new ConsentNotFound(id);
-      const change = compute(current);
-      if (!change) return current;
-      const stored = await this.#repo.apply(change);
-      if (stored) {
-        if (isActive(current.status) && !isActive(stored.status) && stored.grantId) await this.#effects.consentEnded(stored);
-        return stored;
+    const fence = this.#fence;
+    // held from the first write attempt until the outcome is known; a write that threw stays held (see ConsentFence)
+    let held = false;
+    const release = async (revision: number | null) => {
+      if (!held || !fence) return;
+      held = false;
+      await fence.release(id, revision).catch(() => undefined); // not released: stays held until the entry expires (safe)
+    };
+    try {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        // a lost race means another writer's change is landing right now (its claim is in, its update may
+        // not be yet): give it a moment before reading again, so the loser computes from the winner's state
+        if (attempt > 0) await sleep(RETRY_DELAY_MS * attempt);
+        const current = attempt === 0 ? read : await this.#repo.findById(id);
+        if (!current) throw new ConsentNotFound(id);
+        const change = compute(current);
+        if (!change) return current;
+        if (fence && !held) {
+          await fence.hold(id);
+          held = true;
+        }
+        let stored: Consent | null;
+        try {
+          stored = await this.#repo.apply(change);
+        } catch (err) {
+          held = false; // outcome unknown: keep the hold
+          throw err;
+        }
+        if (stored) {
+          await release(stored.revision);
+          if (isActive(current.status) && !isActive(stored.status) && stored.grantId) await this.#effects.consentEnded(stored);
+          return stored;
+        }
       }
+      throw new ConsentStateConflict(id, read.status, 'update', { lostRace: true, message: `consent ${id} changed concurrently; try again` });
+    } finally {
+      await release(null);
     }
-    throw new ConsentStateConflict(id, read.status, 'update', { lostRace: true, message: `consent ${id} changed concurrently; try again` });
   }
 }

@@ -7,6 +7,11 @@
 import type { Redis } from 'ioredis';
 import { UsageUnavailable, type UsageCounter } from '../../consent/usage.ts';
 
+/** the hash holding one consent's counts in one bucket (shared with the consent fence's fenced increments) */
+export function usageKey(prefix: string, consentId: string, bucket: string): string {
+  return `${prefix}usage:${consentId}:${bucket}`;
+}
+
 export class RedisUsageCounter implements UsageCounter {
   readonly #redis: Redis;
   readonly #prefix: string;
@@ -19,7 +24,7 @@ export class RedisUsageCounter implements UsageCounter {
   }
 
   #key(consentId: string, bucket: string): string {
-    return `${this.#prefix}usage:${consentId}:${bucket}`;
+    return usageKey(this.#prefix, consentId, bucket);
   }
 
   async increment(consentId: string, bucket: string, resource: string, expiresAt: Date): Promise<number> {

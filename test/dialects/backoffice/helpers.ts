@@ -210,6 +210,8 @@ export class Seeder {
       defaultScaMethodId: this.#scaMethodId,
       now: () => this.clock,
     });
+    // a writer like any instance's: it holds the consent fence while it writes
+    this.service.setFence(server.assent.stores.fence);
   }
 
   at(instant: string): this {

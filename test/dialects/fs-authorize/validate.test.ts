@@ -18,9 +18,12 @@ import { Seeder, call, internalClientConfig, tokenFor } from '../backoffice/help
 import { AccessValidator } from '../../../src/application/access.ts';
 import { RedisUsageCounter } from '../../../src/storage/redis/usage-counter.ts';
 import { bankDay } from '../../../src/consent/usage.ts';
+import { generateKeyRingConfig } from '../../../src/crypto/key-ring.ts';
 
 const AIS = '/psd2/accountinformation/v1';
 const BASIC = { username: 'bank-gateway', password: 'a-long-internal-password' };
+/** one data key ring for every instance of a test (a second instance must read the first's consents) */
+const KEYS = { dataKeys: JSON.stringify(generateKeyRingConfig()) };
 
 let server: TestServer;
 let tpp: TestClient;
@@ -34,7 +37,7 @@ before(async () => {
   other = await makeKeyClient('validate-other');
   gateway = makeSecretClient('validate-gateway', internalClientConfig('consent:validate'));
   backoffice = makeSecretClient('validate-backoffice', internalClientConfig('backoffice:read'));
-  server = await startTestServer({ clients: [tpp.config, other.config, gateway.config, backoffice.config], internalApi: BASIC });
+  server = await startTestServer({ clients: [tpp.config, other.config, gateway.config, backoffice.config], internalApi: BASIC, keys: KEYS });
   gatewayToken = await tokenFor(server, gateway, 'consent:validate');
 });
 after(async () => {
@@ -136,7 +139,6 @@ describe('outcomes', () => {
     const cc = await validate({ accessToken: tppCc, method: 'GET', resourcePath: `${AIS}/accounts` });
     assert.deepEqual([cc.body.isValid, cc.body.httpCode, cc.body.errorCode, cc.body.consent], [false, 401, 'TOKEN_INVALID', null]);
     const { consentId, accessToken } = await approved();
-    assert.equal((await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts` })).body.isValid, true);
     // the consent was authorised again under another grant: the old grant's token no longer speaks for it
     await server.assent.stores.db!.collection('consents').updateOne({ _id: consentId as never }, { $set: { grantId: `grant-${randomUUID()}` }, $inc: { revision: 1 } });
     const stale = await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts` });
@@ -192,6 +194,89 @@ describe('outcomes', () => {
     assert.deepEqual([byId.body.isValid, byId.body.httpCode, byId.body.errorCode, byId.body.consent.status], [false, 401, 'CONSENT_INVALID', 'revokedByPsu']);
   });
 });
+
+describe('consents remembered by an instance (the consent fence)', () => {
+  test('revoked on one instance: refused at once on another that remembers the consent, and on the first', async () => {
+    const { consentId, accessToken } = await approved();
+    const { mongodb, redis } = server.assent.config;
+    const second = await startTestServer({ clients: [tpp.config, gateway.config], internalApi: BASIC, mongodb, redis, keys: KEYS, issuer: server.issuer });
+    try {
+      const basic = `Basic ${Buffer.from(`${BASIC.username}:${BASIC.password}`).toString('base64')}`;
+      const byId = { consentId, clientId: tpp.clientId, method: 'GET', resourcePath: balances(), psuIpAddress: '192.0.2.10' };
+      // both instances read the consent, then answer from memory
+      for (let i = 0; i < 3; i++) {
+        const a = await validate(byId, basic, second);
+        assert.equal(a.body.isValid, true, JSON.stringify(a.body));
+        assert.equal((await validate(byId)).body.isValid, true);
+      }
+      // the repository read is gone from the hot path: a read that fails would show
+      const reads = countReads(second);
+      assert.equal((await validate(byId, basic, second)).body.isValid, true);
+      assert.equal(reads(), 0, 'answered from the remembered consent');
+      await server.assent.consents.revokeByPsu((await server.assent.consents.get(consentId))!, { actor: 'PSU' });
+      const other = await validate(byId, basic, second);
+      assert.deepEqual([other.body.isValid, other.body.httpCode, other.body.errorCode, other.body.consent.status], [false, 401, 'CONSENT_INVALID', 'revokedByPsu']);
+      const same = await validate(byId);
+      assert.deepEqual([same.body.isValid, same.body.errorCode], [false, 'CONSENT_INVALID']);
+      assert.equal((await validate({ accessToken, method: 'GET', resourcePath: balances() }, basic, second)).body.errorCode, 'TOKEN_INVALID');
+    } finally {
+      await second.assent.close();
+    }
+  });
+
+  test('while a write holds the consent, validation reads the repository; a stored change is seen at once', async () => {
+    const { consentId } = await approved();
+    const byId = { consentId, clientId: tpp.clientId, method: 'GET', resourcePath: balances(), psuIpAddress: '192.0.2.10' };
+    assert.equal((await validate(byId)).body.isValid, true);
+    assert.equal((await validate(byId)).body.isValid, true);
+    const fence = server.assent.stores.fence;
+    await fence.hold(consentId);
+    const reads = countReads(server);
+    try {
+      // a writer has stored a change (here: behind the service's back) but not yet released the fence
+      const revision = (await server.assent.consents.get(consentId))!.revision;
+      await server.assent.stores.db!.collection('consents').updateOne({ _id: consentId as never }, { $set: { expiresAt: new Date(Date.now() - 1000) }, $inc: { revision: 1 } });
+      const held = await validate(byId);
+      assert.ok(reads() > 0, 'the repository was read');
+      assert.deepEqual([held.body.isValid, held.body.errorCode], [false, 'CONSENT_EXPIRED']);
+      await fence.release(consentId, revision + 1);
+    } finally {
+      await fence.release(consentId, null).catch(() => undefined);
+    }
+  });
+});
+
+describe('embedded stores (demo mode)', () => {
+  test('the in-memory fence: answered from memory, a revocation refused at once', async () => {
+    const own = await startTestServer({ clients: [tpp.config, gateway.config], internalApi: BASIC }, { embedded: true });
+    try {
+      const { consentId } = await approved(own);
+      const basic = `Basic ${Buffer.from(`${BASIC.username}:${BASIC.password}`).toString('base64')}`;
+      const byId = { consentId, clientId: tpp.clientId, method: 'GET', resourcePath: balances() };
+      assert.equal((await validate(byId, basic, own)).body.isValid, true);
+      const reads = countReads(own);
+      const second = await validate(byId, basic, own);
+      assert.deepEqual([second.body.isValid, second.body.consent.remainingToday, reads()], [true, 2, 0]);
+      await own.assent.consents.revokeByPsu((await own.assent.consents.get(consentId))!, { actor: 'PSU' });
+      const after = await validate(byId, basic, own);
+      assert.deepEqual([after.body.isValid, after.body.errorCode], [false, 'CONSENT_INVALID']);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+/** counts the repository reads of one running Assent from now on */
+function countReads(s: TestServer): () => number {
+  const repo = s.assent.stores.consents as { findById: (id: string) => Promise<unknown> };
+  const original = repo.findById.bind(repo);
+  let n = 0;
+  repo.findById = (id: string) => {
+    n++;
+    return original(id);
+  };
+  return () => n;
+}
 
 describe('Open Finance Brasil consents get their regime’s codes', () => {
   test('AUTHORISED: valid; a kind not granted 403 FORBIDDEN; another account 404 NOT_FOUND; over the limit 429; revoked 401 UNAUTHORIZED', async () => {
@@ -294,7 +379,7 @@ describe('usage counting', () => {
   test('two Assent instances on one Redis and database share the counters', async () => {
     const { accessToken } = await approved();
     const { mongodb, redis } = server.assent.config;
-    const second = await startTestServer({ clients: [tpp.config, other.config, gateway.config], internalApi: BASIC, mongodb, redis });
+    const second = await startTestServer({ clients: [tpp.config, other.config, gateway.config], internalApi: BASIC, mongodb, redis, keys: KEYS, issuer: server.issuer });
     try {
       const secondToken = await tokenFor(second, gateway, 'consent:validate');
       const calls = Array.from({ length: 30 }, (_, i) =>
@@ -304,6 +389,7 @@ describe('usage counting', () => {
       );
       const results = await Promise.all(calls);
       assert.equal(results.filter((r) => r.body.isValid).length, 4);
+      for (const r of results) assert.ok(r.status === 200 && (r.body.isValid || r.body.errorCode === 'ACCESS_EXCEEDED'), JSON.stringify(r.body));
     } finally {
       await second.assent.close();
     }

@@ -1,0 +1,123 @@
+/**
+ * The consent fence in Redis (see ../consent-fence.ts): one hash per consent,
+ * `{prefix}consent-fence:{id}` = { r: current revision, h: writers holding it }, expiring a day after its
+ * last write. Every operation is one Lua script, so check-and-count is atomic across instances; the
+ * fenced increment adds to the same usage hashes as RedisUsageCounter.
+ */
+import type { Redis } from 'ioredis';
+import { UsageUnavailable } from '../../consent/usage.ts';
+import { FENCE_TTL_MS, type ConsentFence } from '../consent-fence.ts';
+import { usageKey } from './usage-counter.ts';
+
+const HOLD = `redis.call('HINCRBY', KEYS[1], 'h', 1) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`;
+
+const RELEASE = `
+local h = redis.call('HINCRBY', KEYS[1], 'h', -1)
+if h <= 0 then redis.call('HDEL', KEYS[1], 'h') end
+if ARGV[2] ~= '' then
+  local r = redis.call('HGET', KEYS[1], 'r')
+  if not r or tonumber(ARGV[2]) > tonumber(r) then redis.call('HSET', KEYS[1], 'r', ARGV[2]) end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1`;
+
+const REGISTER = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'r', ARGV[2]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1
+end
+local f = redis.call('HMGET', KEYS[1], 'r', 'h')
+if f[2] and tonumber(f[2]) > 0 then return 0 end
+if f[1] == ARGV[2] then return 1 end
+return 0`;
+
+/** KEYS: fence, usage hash; ARGV: revision, resource, expiry (epoch ms). -1 when not current. */
+const INCREMENT = `
+local f = redis.call('HMGET', KEYS[1], 'r', 'h')
+if f[1] ~= ARGV[1] or (f[2] and tonumber(f[2]) > 0) then return -1 end
+local c = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+return c`;
+
+/** KEYS: fence, usage hash; ARGV: revision. false when not current, else the hash as a flat list. */
+const USAGE = `
+local f = redis.call('HMGET', KEYS[1], 'r', 'h')
+if f[1] ~= ARGV[1] or (f[2] and tonumber(f[2]) > 0) then return false end
+return redis.call('HGETALL', KEYS[2])`;
+
+type Scripted = Redis & {
+  assentFenceHold(key: string, ttl: number): Promise<number>;
+  assentFenceRelease(key: string, ttl: number, revision: string): Promise<number>;
+  assentFenceRegister(key: string, ttl: number, revision: string): Promise<number>;
+  assentFenceIncrement(fence: string, usage: string, revision: string, resource: string, expiresAt: number): Promise<number>;
+  assentFenceUsage(fence: string, usage: string, revision: string): Promise<string[] | null>;
+};
+
+export class RedisConsentFence implements ConsentFence {
+  readonly #redis: Scripted;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+
+  constructor(redis: Redis, options: { prefix: string; timeoutMs?: number }) {
+    const scripts = { assentFenceHold: [1, HOLD], assentFenceRelease: [1, RELEASE], assentFenceRegister: [1, REGISTER], assentFenceIncrement: [2, INCREMENT], assentFenceUsage: [2, USAGE] } as const;
+    for (const [name, [numberOfKeys, lua]] of Object.entries(scripts)) {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+    }
+    this.#redis = redis as Scripted;
+    this.#prefix = options.prefix;
+    this.#timeoutMs = options.timeoutMs ?? 1_500;
+  }
+
+  #key(consentId: string): string {
+    return `${this.#prefix}consent-fence:${consentId}`;
+  }
+
+  async hold(consentId: string): Promise<void> {
+    await this.#guard(this.#redis.assentFenceHold(this.#key(consentId), FENCE_TTL_MS), 'the consent could not be locked for writing (Redis unavailable)');
+  }
+
+  async release(consentId: string, revision: number | null): Promise<void> {
+    await this.#guard(this.#redis.assentFenceRelease(this.#key(consentId), FENCE_TTL_MS, revision === null ? '' : String(revision)), 'the consent fence could not be released');
+  }
+
+  async register(consentId: string, revision: number): Promise<boolean> {
+    return (await this.#guard(this.#redis.assentFenceRegister(this.#key(consentId), FENCE_TTL_MS, String(revision)), 'the consent fence is unavailable')) === 1;
+  }
+
+  async incrementIfCurrent(consentId: string, revision: number, bucket: string, resource: string, expiresAt: Date): Promise<number | undefined> {
+    const count = await this.#guard(
+      this.#redis.assentFenceIncrement(this.#key(consentId), usageKey(this.#prefix, consentId, bucket), String(revision), resource, expiresAt.getTime()),
+      'the usage counters (Redis) are unavailable',
+      true,
+    );
+    return count < 0 ? undefined : count;
+  }
+
+  async usageIfCurrent(consentId: string, revision: number, bucket: string): Promise<Record<string, number> | undefined> {
+    const flat = await this.#guard(
+      this.#redis.assentFenceUsage(this.#key(consentId), usageKey(this.#prefix, consentId, bucket), String(revision)),
+      'the usage counters (Redis) are unavailable',
+      true,
+    );
+    if (!flat) return undefined;
+    const usage: Record<string, number> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) usage[flat[i]!] = Number(flat[i + 1]);
+    return usage;
+  }
+
+  /** a failed or slow Redis: UsageUnavailable for the counting paths (fail closed), a plain Error otherwise */
+  async #guard<T>(promise: Promise<T>, message: string, usage = false): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), this.#timeoutMs);
+        }),
+      ]);
+    } catch {
+      throw usage ? new UsageUnavailable(message) : new Error(message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
