@@ -18,6 +18,10 @@ import { apiResource, createProvider } from './oidc/provider.ts';
 import { generateCookieKeys, generateEphemeralJwks } from './oidc/keys.ts';
 import { OAuthService } from './oidc/oauth.ts';
 import { consentBinding } from './oidc/consent-binding.ts';
+import { accountInformationDetails, consentIdForInteraction, parseAccountInformation, richAuthorizationRequests } from './oidc/rar.ts';
+import { ConsentAlreadyExists } from './consent/errors.ts';
+import type { ConsentRequestOptions } from './consent/validation.ts';
+import type { InteractionInfo } from './oidc/oauth.ts';
 import { ConsentService } from './application/consents.ts';
 import { ConfigPsuDirectory, type PsuDirectory } from './psu/directory.ts';
 import { Approvals } from './steps/approval.ts';
@@ -103,6 +107,12 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     });
     // every consent write holds the fence, so the consents validation remembers are never used outdated
     consents.setFence(stores.fence);
+    // Rich Authorization Requests (RFC 9396): account_information details, under the Berlin Group request rules
+    const requestOptions = (): ConsentRequestOptions => ({
+      now: new Date(),
+      maxValidityDays: config.consent.maxValidityDays,
+      maxFrequencyPerDay: config.consent.maxFrequencyPerDay,
+    });
     const defaultPersist = defaultPersistSteps(consents);
     const persist = persistPipeline([...defaultPersist, ...extensions.persist, ...plugins.persist, ...(options.steps?.persist ?? [])]);
     const defaults = new Set<object>([...defaultRetrievalSteps, ...defaultPersist]);
@@ -120,7 +130,8 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       jwks,
       cookieKeys,
       log,
-      consentCheck: consentBinding(consents),
+      consentCheck: consentBinding(consents, undefined, { requestOptions }),
+      rar: richAuthorizationRequests({ requestOptions, findByGrantId: (grantId) => consents.findByGrantId(grantId) }),
       replay: stores.replay,
       renderError: async (ctx, out, error) => {
         const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
@@ -148,7 +159,22 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       },
     });
     const directory = options.directory ?? new ConfigPsuDirectory(config.customers);
-    const approvals = new Approvals({ oauth, consents, directory, retrieval, persist });
+    // a request that describes its consent in authorization_details: the consent, created once per interaction
+    const fromDetails = async (interaction: InteractionInfo) => {
+      const details = accountInformationDetails(interaction.params);
+      if (details.length !== 1) return undefined;
+      const described = parseAccountInformation(details[0], requestOptions());
+      if (!described.ok) return undefined;
+      const id = consentIdForInteraction(interaction.clientId, interaction.uid);
+      if (!(await consents.get(id))) {
+        await consents.create({ clientId: interaction.clientId, type: 'accounts', ...described.value }, { id }).catch((err: unknown) => {
+          if (!(err instanceof ConsentAlreadyExists)) throw err;
+        });
+        log.info({ consentId: id, clientId: interaction.clientId }, 'consent created from authorization_details');
+      }
+      return { consentId: id };
+    };
+    const approvals = new Approvals({ oauth, consents, directory, retrieval, persist, fromDetails });
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
     const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access, fence: stores.fence }, { timeZone: config.consent.bankTimeZone });
     const sign = await consentSigner(jwks, config.issuer);

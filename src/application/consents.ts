@@ -86,13 +86,16 @@ export class ConsentService {
     };
   }
 
-  /** `idPrefix`: ids in the dialect's form, e.g. `urn:assent:` (Open Finance Brasil consent URNs) */
-  async create(input: NewConsent, options: { idPrefix?: string } = {}): Promise<Consent> {
+  /**
+   * `idPrefix`: ids in the dialect's form, e.g. `urn:assent:` (Open Finance Brasil consent URNs); `id`: this
+   * id (a consent derived from something else, created once: a second create is ConsentAlreadyExists)
+   */
+  async create(input: NewConsent, options: { idPrefix?: string; id?: string } = {}): Promise<Consent> {
     const type = input.type ?? 'accounts';
     for (const check of this.#options.creationChecks ?? []) {
       if (!check.consentTypes || check.consentTypes.includes(type)) await check.run({ ...input, type });
     }
-    const newId = () => `${options.idPrefix ?? ''}${randomUUID()}`;
+    const newId = () => options.id ?? `${options.idPrefix ?? ''}${randomUUID()}`;
     const consent = createConsent(input, { ...this.#ctx('TPP'), newId });
     await this.#repo.create(consent);
     return consent;

@@ -52,6 +52,8 @@ export interface ProviderOptions {
    * assertions): Redis, so a proof used on one instance is refused on every other. Default: the adapter
    */
   replay?: ReplayStore;
+  /** Rich Authorization Requests (./rar.ts: richAuthorizationRequests); absent: authorization_details are not supported */
+  rar?: Record<string, unknown>;
   /** renders the HTML error page for browser-facing OAuth errors */
   renderError?: Configuration['renderError'];
 }
@@ -78,6 +80,8 @@ export function clientMetadata(client: ClientConfig, profile: AssentConfig['prof
     result.require_pushed_authorization_requests = true;
     result.id_token_signed_response_alg ??= 'PS256';
   }
+  // Rich Authorization Requests (./rar.ts): every client that asks customers may describe account information
+  if ((metadata.grant_types ?? ['authorization_code']).includes('authorization_code')) result.authorization_details_types ??= ['account_information'];
   if ((metadata.grant_types ?? []).every((g) => g === 'client_credentials')) {
     result.response_types = [];
     result.redirect_uris = [];
@@ -204,6 +208,7 @@ export function createProvider(options: ProviderOptions): Provider {
           };
         },
       },
+      richAuthorizationRequests: options.rar ?? { enabled: false },
       rpInitiatedLogout: { enabled: true },
       userinfo: { enabled: true },
     } as unknown as Configuration['features'],

@@ -65,6 +65,8 @@ export interface ApprovalDeps {
   retrieval: RetrievalPipeline;
   persist: PersistPipeline;
   resolvers?: readonly ConsentReferenceResolver[];
+  /** the consent a request describes in authorization_details without naming one (created on first use; ../oidc/rar.ts) */
+  fromDetails?: (interaction: InteractionInfo) => Promise<ConsentReference | undefined>;
 }
 
 /** The page data before any retrieval step ran. */
@@ -84,7 +86,7 @@ export class Approvals {
     if (interaction.prompt.name !== 'consent' || !interaction.accountId) {
       throw new ApprovalError('login_required', 'the customer has not logged in yet');
     }
-    const reference = resolveConsentReference(interaction.params, this.#deps.resolvers);
+    const reference = resolveConsentReference(interaction.params, this.#deps.resolvers) ?? (await this.#deps.fromDetails?.(interaction));
     if (!reference) throw new ApprovalError('consent_unavailable', 'the request names no consent');
     const consent = await this.#deps.consents.get(reference.consentId);
     if (!consent || consent.clientId !== interaction.clientId || !isAwaiting(consent.status)) {
