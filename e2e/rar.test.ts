@@ -40,7 +40,10 @@ test('authorization_details in, consent approved with the chosen account, intros
     await page.getByRole('button', { name: /allow access/i }).waitFor();
     const text = await page.locator('main').innerText();
     assert.match(text, /Budget App/);
-    // what the details ask for: both accounts, pre-selected
+    // what the details ask for: the data kinds, how often, both accounts (pre-selected)
+    assert.match(text, /See your balances/);
+    assert.match(text, /See your transactions/);
+    assert.match(text, /Up to 4 times a day/);
     assert.match(text, /5000 0000 0583 9825 7466|SE45/);
     assert.match(text, /5000 0000 0583 9825 7474|SE23/);
     assert.equal(await page.locator('input[name="accounts"]:checked').count(), 2);
