@@ -66,3 +66,43 @@ test('the demo TPP: deny → back with access_denied and the consent rejected', 
     await context.close();
   }
 });
+
+test('the demo TPP, Open Finance Brasil: a consent for Alice\'s CPF, PAR, approval in Portuguese, back AUTHORISED with the token bound', async () => {
+  const context = await browser.newContext({ locale: 'en-GB' });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${server.url}/demo-tpp`);
+    await page.getByRole('button', { name: /open finance brasil/i }).click();
+    // ui_locales=pt-BR: the bank's pages are in Portuguese whatever the browser says
+    await page.getByRole('button', { name: 'Entrar' }).waitFor();
+    await login(page);
+    await page.getByRole('button', { name: 'Permitir acesso' }).click();
+    await page.locator('#result-heading').waitFor();
+    assert.equal(await page.locator('#result-heading').innerText(), 'Connected');
+    assert.equal(await page.locator('#consent-status').innerText(), 'AUTHORISED');
+    const consentId = await page.locator('#consent-id').innerText();
+    assert.match(consentId, /^urn:assent:/);
+    const introspection = JSON.parse(await page.locator('#introspection').innerText()) as { active: boolean; consent_id: string };
+    assert.equal(introspection.active, true);
+    assert.equal(introspection.consent_id, consentId);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the demo TPP, Open Finance Brasil: Bruno logs in for Alice\'s CPF → access_denied, the consent REJECTED', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(`${server.url}/demo-tpp`);
+    await page.getByRole('button', { name: /open finance brasil/i }).click();
+    await login(page, 'bruno', 'bruno-demo');
+    // the CPF is checked at approval
+    await page.getByRole('button', { name: 'Permitir acesso' }).click();
+    await page.locator('#result-heading').waitFor();
+    assert.equal(await page.locator('#oauth-error').innerText(), 'access_denied');
+    assert.equal(await page.locator('#consent-status').innerText(), 'REJECTED');
+  } finally {
+    await context.close();
+  }
+});

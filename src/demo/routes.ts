@@ -14,9 +14,16 @@ import { negotiateLocale } from '../interaction/i18n.ts';
 
 const CLIENT_ID = 'demo-tpp';
 const CLIENT_SECRET = 'demo-tpp-secret';
+/** the Open Finance Brasil path: the Brazilian demo client */
+const BR_CLIENT_ID = 'demo-tpp-br';
+const BR_CLIENT_SECRET = 'demo-tpp-br-secret';
+/** the demo customers' CPFs (config/demo/customers.json) */
+const BR_CUSTOMERS: Readonly<Record<string, string>> = { alice: '52998224725', bruno: '11144477735' };
 const PENDING_TTL_MS = 10 * 60_000;
 
 interface Pending {
+  /** which API the consent was created with */
+  kind: 'berlin-group' | 'open-finance-brasil';
   verifier: string;
   consentId: string;
   redirectUri: string;
@@ -30,6 +37,7 @@ export interface DemoDeps {
 
 const b64url = (buf: Buffer) => buf.toString('base64url');
 const basic = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
+const brBasic = `Basic ${Buffer.from(`${BR_CLIENT_ID}:${BR_CLIENT_SECRET}`).toString('base64')}`;
 
 async function json(res: Response): Promise<Record<string, unknown>> {
   const text = await res.text();
@@ -170,7 +178,7 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
       const verifier = b64url(randomBytes(32));
       const now = Date.now();
       for (const [key, p] of pending) if (p.expires < now) pending.delete(key);
-      pending.set(state, { verifier, consentId, redirectUri, expires: now + PENDING_TTL_MS });
+      pending.set(state, { kind: 'berlin-group', verifier, consentId, redirectUri, expires: now + PENDING_TTL_MS });
       link.searchParams.set('redirect_uri', redirectUri);
       link.searchParams.set('state', state);
       link.searchParams.set('code_challenge', b64url(createHash('sha256').update(verifier).digest()));
@@ -182,6 +190,116 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
     }
   });
 
+  /**
+   * The Open Finance Brasil path: a `consents` token of the Brazilian demo client → POST
+   * /open-banking/consents/v3/consents for the chosen customer's CPF → PAR with
+   * `openid consent:{consentId} accounts resources` (ui_locales pt-BR) → the bank's authorize endpoint.
+   */
+  router.post('/start-br', bodyParser({ enableTypes: ['form'], formLimit: '4kb' }), async (ctx) => {
+    const redirectUri = `${origin}/demo-tpp/callback`;
+    const who = String((ctx.request.body as Record<string, unknown> | undefined)?.customer ?? 'alice');
+    const cpf = BR_CUSTOMERS[who] ?? BR_CUSTOMERS.alice!;
+    try {
+      const token = await brToken();
+      const expirationDateTime = new Date(Date.now() + 90 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const created = await brApi(token, 'POST', '/consents', {
+        data: { loggedUser: { document: { identification: cpf, rel: 'CPF' } }, permissions: ['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'RESOURCES_READ'], expirationDateTime },
+      });
+      if (created.status !== 201) throw new Error(`create consent: ${created.status} ${JSON.stringify(created.body)}`);
+      const consentId = (created.body.data as { consentId: string }).consentId;
+      const state = b64url(randomBytes(16));
+      const verifier = b64url(randomBytes(32));
+      const par = await fetch(`${issuer}/par`, {
+        method: 'POST',
+        headers: { authorization: brBasic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: BR_CLIENT_ID,
+          response_type: 'code',
+          scope: `openid consent:${consentId} accounts resources`,
+          redirect_uri: redirectUri,
+          state,
+          code_challenge: b64url(createHash('sha256').update(verifier).digest()),
+          code_challenge_method: 'S256',
+          ui_locales: 'pt-BR',
+        }).toString(),
+      });
+      const pushed = await json(par);
+      if (par.status !== 201) throw new Error(`PAR: ${par.status} ${JSON.stringify(pushed)}`);
+      const now = Date.now();
+      for (const [key, p] of pending) if (p.expires < now) pending.delete(key);
+      pending.set(state, { kind: 'open-finance-brasil', verifier, consentId, redirectUri, expires: now + PENDING_TTL_MS });
+      const link = new URL(`${issuer}/authorize`);
+      link.searchParams.set('client_id', BR_CLIENT_ID);
+      link.searchParams.set('request_uri', String(pushed.request_uri));
+      ctx.status = 303;
+      ctx.redirect(link.href);
+    } catch (err) {
+      render(ctx, 'demo/result', { ok: false, problem: (err as Error).message }, 502);
+    }
+  });
+
+  async function brToken(): Promise<string> {
+    const res = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: brBasic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=consents',
+    });
+    const body = await json(res);
+    if (!res.ok) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(body)}`);
+    return body.access_token as string;
+  }
+
+  async function brApi(token: string, method: string, path: string, body?: unknown) {
+    const res = await fetch(`${origin}/open-banking/consents/v3${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-fapi-interaction-id': randomUUID(),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: await json(res) };
+  }
+
+  /** The Open Finance Brasil callback: the code exchanged with the Brazilian client, the consent read back. */
+  async function brCallback(ctx: Context, entry: Pending, q: Record<string, string | undefined>) {
+    const token = await brToken();
+    const read = async () => ((await brApi(token, 'GET', `/consents/${encodeURIComponent(entry.consentId)}`)).body.data ?? {}) as Record<string, unknown>;
+    if (q.error) {
+      render(ctx, 'demo/result', { ok: false, denied: true, error: q.error, consentId: entry.consentId, consentStatus: (await read()).status });
+      return;
+    }
+    const exchange = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: brBasic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: q.code ?? '', redirect_uri: entry.redirectUri, code_verifier: entry.verifier }).toString(),
+    });
+    const tokens = await json(exchange);
+    if (!exchange.ok) {
+      render(ctx, 'demo/result', { ok: false, problem: `Code exchange failed: ${JSON.stringify(tokens)}` }, 502);
+      return;
+    }
+    const introspection = await json(
+      await fetch(`${issuer}/introspect`, {
+        method: 'POST',
+        headers: { authorization: brBasic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: tokens.access_token as string }).toString(),
+      }),
+    );
+    const data = await read();
+    render(ctx, 'demo/result', {
+      ok: true,
+      regime: 'Open Finance Brasil',
+      consentId: entry.consentId,
+      consentStatus: data.status,
+      consent: JSON.stringify({ data }, null, 2),
+      introspection: JSON.stringify({ ...introspection }, null, 2),
+      hasRefreshToken: typeof tokens.refresh_token === 'string',
+      scope: tokens.scope,
+    });
+  }
+
   router.get('/callback', async (ctx) => {
     const q = ctx.query as Record<string, string | undefined>;
     const entry = q.state ? pending.get(q.state) : undefined;
@@ -192,6 +310,10 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
     }
     if (q.iss !== issuer) {
       render(ctx, 'demo/result', { ok: false, problem: `Unexpected issuer in the response (${q.iss ?? 'none'}).` }, 400);
+      return;
+    }
+    if (entry.kind === 'open-finance-brasil') {
+      await brCallback(ctx, entry, q);
       return;
     }
     const token = await ccToken();
