@@ -202,14 +202,19 @@ describe('extensions', () => {
 });
 
 describe('lifecycle by the sweeper', () => {
-  test('AWAITING_AUTHORISATION older than 60 minutes → REJECTED (ASPSP, CONSENT_EXPIRED)', async () => {
+  test('AWAITING_AUTHORISATION older than 60 minutes → REJECTED (ASPSP, CONSENT_EXPIRED); at 59 minutes it still awaits', async () => {
     const id = await create();
-    // move the consent's creation back 61 minutes (no clock in the test), then run the sweeper once
-    const stored = (await server.assent.stores.consents.findById(id))!;
+    const young = await create();
+    // move the consents' creation back 61 and 59 minutes (no clock in the test), then run the sweeper once
     const repo = server.assent.stores.consents as unknown as { consents?: { updateOne(f: unknown, u: unknown): Promise<unknown> } };
     assert.ok(repo.consents, 'the test runs on MongoDB');
-    await repo.consents.updateOne({ _id: id }, { $set: { createdAt: new Date(stored.createdAt.getTime() - 61 * 60_000) } });
+    for (const [consentId, minutes] of [[id, 61], [young, 59]] as const) {
+      const stored = (await server.assent.stores.consents.findById(consentId))!;
+      await repo.consents.updateOne({ _id: consentId }, { $set: { createdAt: new Date(stored.createdAt.getTime() - minutes * 60_000) } });
+    }
     assert.ok((await server.assent.consents.sweep()) >= 1);
+    assert.equal((await br(server, 'GET', `/consents/${young}`, { token })).body.data.status, 'AWAITING_AUTHORISATION');
+    assert.equal((await server.assent.stores.consents.findById(young))?.status, 'AWAITING_AUTHORISATION');
     const read = await br(server, 'GET', `/consents/${id}`, { token });
     assert.equal(read.body.data.status, 'REJECTED');
     assert.deepEqual(read.body.data.rejection, { rejectedBy: 'ASPSP', reason: { code: 'CONSENT_EXPIRED' } });
