@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeSecretClient, startTestServer, type TestServer } from '../../support/assent.ts';
-import { BALANCES, CNPJ, PF, PJ, assertErrors, br, consentBody, consentsToken, inDays } from './helpers.ts';
+import { BR_DATA_GROUPS } from '../../../src/consent/br-permissions.ts';
+import { BALANCES, CNPJ, CPF, PF, PJ, assertErrors, br, consentBody, consentsToken, inDays } from './helpers.ts';
 
 let server: TestServer;
 let token: string;
@@ -103,6 +104,60 @@ describe('POST /consents', () => {
       assertErrors(await br(server, 'POST', '/consents', { token, json }), status, code);
     });
   }
+
+  // the permission / CPF / CNPJ / date table through the API: status, code, what is stored
+  const group = (id: string) => [...BR_DATA_GROUPS.find((g) => g.id === id)!.permissions];
+  const table: Array<[string, Record<string, unknown>, 201 | 400 | 422, string?]> = [
+    ['one whole group', {}, 201],
+    ['three groups sharing ACCOUNTS_READ', { permissions: [...new Set([...BALANCES, ...group('accounts-limits'), ...group('accounts-transactions')])] }, 201],
+    ['credit operations whole', { permissions: group('credit-operations') }, 201],
+    ['investments whole', { permissions: group('investments') }, 201],
+    ['exchanges', { permissions: group('exchanges') }, 201],
+    ['credit card bills whole', { permissions: group('credit-cards-bills') }, 201],
+    ['personal registration data', { permissions: group('customers-personal-identifications') }, 201],
+    ['business data with businessEntity', { businessEntity: PJ, permissions: group('customers-business-additional-info') }, 201],
+    ['accounts for a company', { businessEntity: PJ }, 201],
+    ['expiry 364 days ahead', { expirationDateTime: inDays(364) }, 201],
+    ['indefinite (no expiry)', { expirationDateTime: undefined }, 201],
+    ['only RESOURCES_READ', { permissions: ['RESOURCES_READ'] }, 422, 'COMBINACAO_PERMISSOES_INCORRETA'],
+    ['credit operations missing one', { permissions: group('credit-operations').filter((p) => p !== 'LOANS_PAYMENTS_READ') }, 422, 'COMBINACAO_PERMISSOES_INCORRETA'],
+    ['bills without bill transactions', { permissions: ['CREDIT_CARDS_ACCOUNTS_READ', 'CREDIT_CARDS_ACCOUNTS_BILLS_READ', 'RESOURCES_READ'] }, 422, 'COMBINACAO_PERMISSOES_INCORRETA'],
+    ['investments without funds', { permissions: group('investments').filter((p) => p !== 'FUNDS_READ') }, 422, 'COMBINACAO_PERMISSOES_INCORRETA'],
+    ['business additional info without businessEntity', { permissions: group('customers-business-additional-info') }, 422, 'INFORMACOES_PJ_NAO_INFORMADAS'],
+    ['personal and business additional info together', { businessEntity: PJ, permissions: ['CUSTOMERS_PERSONAL_ADITTIONALINFO_READ', 'CUSTOMERS_BUSINESS_ADITTIONALINFO_READ', 'RESOURCES_READ'] }, 422, 'PERMISSAO_PF_PJ_EM_CONJUNTO'],
+    ['expiry a minute ago', { expirationDateTime: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z') }, 422, 'DATA_EXPIRACAO_INVALIDA'],
+    ['expiry 13 months ahead', { expirationDateTime: inDays(396) }, 422, 'DATA_EXPIRACAO_INVALIDA'],
+    ['expiry not a real date', { expirationDateTime: '2027-02-30T00:00:00Z' }, 400, 'PARAMETRO_INVALIDO'],
+    ['expiry with milliseconds', { expirationDateTime: new Date(Date.now() + 86_400_000).toISOString() }, 400, 'PARAMETRO_INVALIDO'],
+    ['CPF of one repeated digit', { loggedUser: { document: { identification: '11111111111', rel: 'CPF' } } }, 400, 'PARAMETRO_INVALIDO'],
+    ['CPF with punctuation', { loggedUser: { document: { identification: '529.982.247-25', rel: 'CPF' } } }, 400, 'PARAMETRO_INVALIDO'],
+    ['CPF too short', { loggedUser: { document: { identification: '5299822472', rel: 'CPF' } } }, 400, 'PARAMETRO_INVALIDO'],
+    ['rel not CPF', { loggedUser: { document: { identification: CPF, rel: 'RG' } } }, 400, 'PARAMETRO_INVALIDO'],
+    ['CNPJ of one repeated digit', { businessEntity: { document: { identification: '11111111111111', rel: 'CNPJ' } } }, 400, 'PARAMETRO_INVALIDO'],
+    ['businessEntity rel not CNPJ', { businessEntity: { document: { identification: CNPJ, rel: 'CPF' } } }, 400, 'PARAMETRO_INVALIDO'],
+    ['repeated permission', { permissions: [...BALANCES, 'ACCOUNTS_READ'] }, 400, 'PARAMETRO_INVALIDO'],
+    ['empty permissions', { permissions: [] }, 400, 'PARAMETRO_INVALIDO'],
+    ['a payment permission', { permissions: [...BALANCES, 'PAYMENTS_INITIATE'] }, 400, 'PARAMETRO_INVALIDO'],
+  ];
+  for (const [name, data, status, code] of table) {
+    test(`table: ${name} → ${status}${code ? ` ${code}` : ''}`, async () => {
+      const body = consentBody(data);
+      if ('expirationDateTime' in data && data.expirationDateTime === undefined) delete (body.data as Record<string, unknown>).expirationDateTime;
+      const before = await server.assent.stores.consents.query({ clientId: 'br-tpp' }, { sort: 'createdAt', direction: 'asc', skip: 0, limit: 1 });
+      const res = await br(server, 'POST', '/consents', { token, json: body });
+      const after = await server.assent.stores.consents.query({ clientId: 'br-tpp' }, { sort: 'createdAt', direction: 'asc', skip: 0, limit: 1 });
+      if (status === 201) {
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        const stored = await server.assent.stores.consents.findById(res.body.data.consentId);
+        assert.deepEqual((stored?.details as { permissions: string[] }).permissions, (body.data as { permissions: string[] }).permissions);
+        assert.equal(after.total, before.total + 1);
+      } else {
+        assertErrors(res, status, code!);
+        assert.equal(after.total, before.total);
+      }
+    });
+  }
+  test('the table has at least 25 cases', () => assert.ok(table.length >= 25));
 
   test('400 for a body that is not JSON, 415 for another media type', async () => {
     assertErrors(await br(server, 'POST', '/consents', { token, raw: '{nope', headers: { 'content-type': 'application/json' } }), 400, 'PARAMETRO_INVALIDO');
