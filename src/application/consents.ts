@@ -179,10 +179,14 @@ export class ConsentService {
    * The PSU approved. Without a named authorisation (a `consent_id` request), one is created, given the
    * default SCA method and finalised in the same single update.
    */
-  async approve(consent: Consent, input: { psuId: string; authorisationId?: string; grantedAccounts: GrantedAccount[]; grantId: string }): Promise<Consent> {
+  async approve(
+    consent: Consent,
+    input: { psuId: string; authorisationId?: string; grantedAccounts: GrantedAccount[]; grantId: string; details?: Record<string, unknown> },
+  ): Promise<Consent> {
     return this.#update(consent, (c) => {
       const { base, authorisationId } = this.#withAuthorisation(c, input.authorisationId);
-      const change = approveChange(base.consent, { authorisationId, psuId: input.psuId, grantedAccounts: input.grantedAccounts, grantId: input.grantId }, this.#ctx('PSU'));
+      const approval = { authorisationId, psuId: input.psuId, grantedAccounts: input.grantedAccounts, grantId: input.grantId, ...(input.details ? { details: input.details } : {}) };
+      const change = approveChange(base.consent, approval, this.#ctx('PSU'));
       return base.merge(change);
     });
   }

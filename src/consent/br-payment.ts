@@ -220,3 +220,22 @@ export function formatBrl(amount: string): string {
   const [units = '0', cents = '00'] = amount.split('.');
   return `R$ ${units.replace(/\B(?=(\d{3})+(?!\d))/g, '.')},${cents}`;
 }
+
+/**
+ * A Brazilian IBAN (BR kk, ISPB 8, branch 5, account 10, type 1, owner 1) as the account of a payment
+ * (ispb, issuer = the branch's last 4 digits, number without leading zeros, type C → CACC, P → SVGS).
+ * Undefined for any other IBAN: that account cannot pay a PIX.
+ */
+export function brAccountFromIban(iban: string): BrPaymentAccount | undefined {
+  const m = /^BR\d{2}(\d{8})(\d{5})(\d{10})([A-Z])[A-Z0-9]$/.exec(iban.replace(/\s+/g, '').toUpperCase());
+  if (!m) return undefined;
+  const accountType = m[4] === 'C' ? 'CACC' : m[4] === 'P' ? 'SVGS' : undefined;
+  if (!accountType || Number(m[2]) > 9999) return undefined;
+  return { ispb: m[1]!, issuer: m[2]!.slice(1), number: m[3]!.replace(/^0+(?=\d)/, ''), accountType };
+}
+
+/** Whether two payment accounts are the same account. */
+export function sameBrAccount(a: BrPaymentAccount, b: BrPaymentAccount): boolean {
+  const issuer = (x: BrPaymentAccount) => (x.issuer === undefined ? null : x.issuer.padStart(4, '0'));
+  return a.ispb === b.ispb && a.number.replace(/^0+/, '') === b.number.replace(/^0+/, '') && a.accountType === b.accountType && issuer(a) === issuer(b);
+}

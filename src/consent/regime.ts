@@ -57,6 +57,8 @@ export interface RegimeDefinition<S extends string> {
   expired: readonly S[];
   /** the consent types of this regime, each with its request rules */
   consentTypes: Partial<Record<ConsentType, ConsentTypeRules>>;
+  /** on approval, `expiresAt` becomes approval + this many seconds (absent: it stays as created) */
+  activeWindowSeconds?: number;
 }
 
 export interface Regime<S extends string = string> extends RegimeDefinition<S> {

@@ -198,6 +198,8 @@ export interface Approval {
   psuId: string;
   grantedAccounts: GrantedAccount[];
   grantId: string;
+  /** fields added to the consent's `details` (e.g. the debtor account a payment consent's customer chose) */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -208,11 +210,15 @@ export function approve(consent: Consent, approval: Approval, ctx: ChangeContext
   requireAwaiting(consent, 'approve', ctx.now);
   if (consent.psuId !== undefined && consent.psuId !== approval.psuId) throw new PsuMismatch(consent.id);
   const authorisations = moveAuthorisation(consent, approval.authorisationId, 'finalised', 'approve', ctx, 'PSU');
+  // a regime with a usage window (a payment consent: 60 minutes to be consumed) starts it now
+  const window = regimeOf(consent.type).activeWindowSeconds;
   return statusChange(consent, 'approve', ctx, 'PSU', {
     psuId: approval.psuId,
     grantedAccounts: structuredClone(approval.grantedAccounts),
     grantId: approval.grantId,
     authorisations,
+    ...(window !== undefined ? { expiresAt: new Date(ctx.now.getTime() + window * 1000) } : {}),
+    ...(approval.details ? { details: { ...structuredClone(consent.details ?? {}), ...structuredClone(approval.details) } } : {}),
   });
 }
 

@@ -92,6 +92,8 @@ export interface PersistContext extends BaseContext {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** the accounts the consent will be granted for; the default validation step fills it */
   grantedAccounts: GrantedAccount[];
+  /** fields a step adds to the consent's type-specific `details` on approval (e.g. a payment's debtor account) */
+  detailsPatch?: Record<string, unknown>;
   /**
    * The consent after the decision was stored (set by the default store step). Steps with a higher
    * priority than the store step see the outcome here.

@@ -9,6 +9,7 @@ import { describeConsent } from '../consent/describe.ts';
 import { ConsentError, PsuMismatch } from '../consent/errors.ts';
 import type { Psu, PsuAccount } from '../psu/directory.ts';
 import { StepError, type PersistContext, type PersistStep, type RetrievalStep } from './contracts.ts';
+import { brPaymentAccountStep, brPaymentSummaryStep } from './br-payment.ts';
 
 /** The priorities of the default steps; custom steps pick others (e.g. 150 runs between the first two). */
 export const DEFAULT_PRIORITIES = {
@@ -60,9 +61,13 @@ export function isGlobalAccess(access: AccountAccess): boolean {
   return Boolean(access.allPsd2 || access.availableAccounts || access.availableAccountsWithBalance);
 }
 
+/** the consent types whose accounts are chosen by access (a payment consent picks its debtor account: ./br-payment.ts) */
+const ACCESS_TYPES = ['accounts', 'payments', 'br-data-sharing'] as const;
+
 export const accountsStep = {
   id: 'assent.accounts',
   priority: DEFAULT_PRIORITIES.accounts,
+  consentTypes: ACCESS_TYPES,
   async run(ctx) {
     const accounts = await ctx.psuAccounts();
     // nothing pre-selected when the PSU is the one to choose (global access other than allPsd2, bank-offered)
@@ -153,19 +158,20 @@ export const psuMatchStep = {
 /**
  * An Open Finance Brasil consent names its customer by CPF (loggedUser) and, for a company, by CNPJ
  * (businessEntity): only that customer, acting for that company, may approve it. Anyone else gets
- * access_denied and the consent is REJECTED by the bank (ASPSP, INTERNAL_SECURITY_REASON).
+ * access_denied and the consent is REJECTED by the bank (ASPSP, INTERNAL_SECURITY_REASON; for a payment
+ * consent NAO_INFORMADO, the payment rejection catalogue having no such code).
  */
 export const brDocumentMatchStep = {
   id: 'assent.br-document-match',
   priority: DEFAULT_PRIORITIES.brDocumentMatch,
-  consentTypes: ['br-data-sharing'],
+  consentTypes: ['br-data-sharing', 'br-payment'],
   run(ctx) {
     const details = ctx.consent.details as { loggedUser?: { document?: { identification?: unknown } }; businessEntity?: { document?: { identification?: unknown } } } | undefined;
     const cpf = details?.loggedUser?.document?.identification;
     const cnpj = details?.businessEntity?.document?.identification;
     const reject = (additionalInformation: string) =>
       new StepError('access_denied', 'This request is for another customer.', {
-        rejection: { rejectedBy: 'ASPSP', reason: { code: 'INTERNAL_SECURITY_REASON', additionalInformation } },
+        rejection: { rejectedBy: 'ASPSP', reason: { code: ctx.consent.type === 'br-payment' ? 'NAO_INFORMADO' : 'INTERNAL_SECURITY_REASON', additionalInformation } },
       });
     if (typeof cpf !== 'string' || ctx.psu.document !== cpf) throw reject('O CPF do cliente não corresponde ao consentimento');
     if (typeof cnpj === 'string' && !(ctx.psu.companies ?? []).includes(cnpj)) throw reject('O cliente não representa a empresa do consentimento');
@@ -175,6 +181,7 @@ export const brDocumentMatchStep = {
 export const validateAccountsStep = {
   id: 'assent.validate-accounts',
   priority: DEFAULT_PRIORITIES.validateAccounts,
+  consentTypes: ACCESS_TYPES,
   async run(ctx) {
     if (!ctx.decision.approved) return;
     const accounts = await ctx.psuAccounts();
@@ -198,7 +205,7 @@ export const validateAccountsStep = {
 export interface ConsentDecisions {
   approve(
     consent: Consent,
-    input: { psuId: string; authorisationId?: string; grantedAccounts: GrantedAccount[]; grantId: string },
+    input: { psuId: string; authorisationId?: string; grantedAccounts: GrantedAccount[]; grantId: string; details?: Record<string, unknown> },
   ): Promise<Consent>;
   deny(consent: Consent, input: { psuId: string; authorisationId?: string; reason?: string }): Promise<Consent>;
 }
@@ -213,7 +220,7 @@ export function storeDecisionStep(decisions: ConsentDecisions): PersistStep {
       try {
         if (ctx.decision.approved) {
           const grantId = await ctx.issueGrant();
-          ctx.stored = await decisions.approve(ctx.consent, { ...base, grantedAccounts: ctx.grantedAccounts, grantId });
+          ctx.stored = await decisions.approve(ctx.consent, { ...base, grantedAccounts: ctx.grantedAccounts, grantId, ...(ctx.detailsPatch ? { details: ctx.detailsPatch } : {}) });
         } else {
           ctx.stored = await decisions.deny(ctx.consent, { ...base, reason: 'denied by the customer' });
         }
@@ -228,8 +235,8 @@ export function storeDecisionStep(decisions: ConsentDecisions): PersistStep {
   };
 }
 
-export const defaultRetrievalSteps: readonly RetrievalStep[] = [accountsStep, permissionsStep, basicDataStep];
+export const defaultRetrievalSteps: readonly RetrievalStep[] = [accountsStep, permissionsStep, basicDataStep, brPaymentSummaryStep];
 
 export function defaultPersistSteps(decisions: ConsentDecisions): PersistStep[] {
-  return [psuMatchStep, brDocumentMatchStep, validateAccountsStep, storeDecisionStep(decisions)];
+  return [psuMatchStep, brDocumentMatchStep, validateAccountsStep, brPaymentAccountStep, storeDecisionStep(decisions)];
 }

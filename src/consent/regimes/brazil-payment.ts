@@ -24,7 +24,7 @@
  * It shares AWAITING_AUTHORISATION / AUTHORISED / REJECTED with br-data-sharing, with the same kinds
  * (./index.ts checks that); CONSUMED is its own.
  */
-import { validateBrPaymentConsentRequest } from '../br-payment.ts';
+import { PAYMENT_CONSUMPTION_SECONDS, validateBrPaymentConsentRequest } from '../br-payment.ts';
 import { defineRegime } from '../regime.ts';
 import type { Rejection } from '../types.ts';
 
@@ -90,4 +90,6 @@ export const brazilPayment = defineRegime({
   ended: ['REJECTED', 'CONSUMED'],
   expired: [],
   consentTypes: { 'br-payment': { validate: validateBrPaymentConsentRequest } },
+  // AUTHORISED lasts 60 minutes: expirationDateTime = statusUpdateDateTime + 60 min
+  activeWindowSeconds: PAYMENT_CONSUMPTION_SECONDS,
 });

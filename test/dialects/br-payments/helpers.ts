@@ -155,3 +155,37 @@ export function assertErrors(res: PayResult, status: number, code: string): void
 
 /** The server overrides every payments test uses. */
 export const PAYMENTS_CONFIG = { brPayments: { organisationId: ASSENT_ORG, clockSkewSeconds: 60, apiUrl: API_URL } };
+
+// ── authorization ────────────────────────────────────────────────────────────────────────────────────
+
+/** Carla (config/demo/customers.json): CPF 390.533.447-05, two BRL accounts with Brazilian IBANs. */
+export const CARLA = { username: 'carla', password: 'carla-demo' };
+export const CARLA_CPF = '39053344705';
+export const CARLA_CORRENTE = { ispb: '00360305', issuer: '0001', number: '9795493', accountType: 'CACC' };
+export const CARLA_POUPANCA = { ispb: '00360305', issuer: '0001', number: '9795501', accountType: 'SVGS' };
+export const ALICE = { username: 'alice', password: 'alice-demo' };
+
+/** Pushes `openid payments consent:{id}` (PAR) and returns the flow to open in a browser. */
+export async function pushPayment(server: TestServer, tpp: PaymentsTpp, consentId: string, extra: Record<string, string> = {}) {
+  const { pkce, clientAuth, postForm } = await import('../../support/assent.ts');
+  const { verifier, challenge } = await pkce();
+  const state = randomUUID();
+  const auth = await clientAuth(tpp, server.issuer);
+  const par = await postForm(
+    `${server.issuer}/par`,
+    { client_id: tpp.clientId, response_type: 'code', scope: `openid payments consent:${consentId}`, redirect_uri: tpp.redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256', ...extra, ...auth.form },
+    auth.headers,
+  );
+  assert.equal(par.status, 201, JSON.stringify(par.json));
+  const link = new URL(`${server.issuer}/authorize`);
+  link.searchParams.set('client_id', tpp.clientId);
+  link.searchParams.set('request_uri', String(par.json.request_uri));
+  return { consentId, authorisationId: '', link, state, verifier, ccToken: '' };
+}
+
+/** Creates a payment consent for Carla (or `data`) and returns its id. */
+export async function createPaymentConsent(server: TestServer, tpp: PaymentsTpp, token: string, data = consentData({ loggedUser: { document: { identification: CARLA_CPF, rel: 'CPF' } } })): Promise<string> {
+  const res = await pay(server, 'POST', '/consents', { token, jwt: await sign(tpp, data), idempotencyKey: randomUUID() });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.data.consentId as string;
+}
