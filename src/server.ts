@@ -52,6 +52,7 @@ import { opusRouter } from './dialects/backoffice/opus-routes.ts';
 import { brPaymentsRouter, paymentsApiUrl } from './dialects/br-payments/routes.ts';
 import { createMessageSigner, createMessageVerifier } from './signing/signed-messages.ts';
 import { RETRY_AFTER_SECONDS, headersTooLargeResponse, isStoreOutage } from './http/customer-pages.ts';
+import { settlingExecutor, type PaymentExecutor } from './consent/payment-executor.ts';
 
 export interface RunningAssent {
   config: AssentConfig;
@@ -74,6 +75,8 @@ export interface StartOptions {
   /** extra steps given in code (tests, embedding); config `steps` are loaded too */
   steps?: { retrieval?: RetrievalStep[]; persist?: PersistStep[] };
   directory?: PsuDirectory;
+  /** the bank's payment system for Open Finance Brasil payments; default: the demo one, settling at once */
+  paymentExecutor?: PaymentExecutor;
 }
 
 export async function startAssent(config: AssentConfig, log: Logger, options: StartOptions = {}): Promise<RunningAssent> {
@@ -233,7 +236,13 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       myConsentsRouter({ consents, oauth, directory, views, csrf, log, throttle, secureCookies: config.issuer.startsWith('https:'), adapter: stores.oidcAdapter }),
     ];
     if (messageSigner) {
-      routers.push(brPaymentsRouter({ consents, oauth, config, log, verifier: messageVerifier, signer: messageSigner, idempotency: stores.idempotency }));
+      const executor = options.paymentExecutor ?? settlingExecutor;
+      if (!options.paymentExecutor && config.mode === 'production') {
+        log.warn('the DEMO payment executor settles every Pix at once: pass a PaymentExecutor for the bank');
+      }
+      routers.push(
+        brPaymentsRouter({ consents, oauth, config, log, verifier: messageVerifier, signer: messageSigner, idempotency: stores.idempotency, payments: stores.payments, executor }),
+      );
     }
     if (config.ais.enabled ?? config.mode === 'demo') {
       // the reference Account Information API (src/ais/, deletable with this block and config `ais`)

@@ -38,6 +38,9 @@ import { EPHEMERAL_KEYS_WARNING, dataProtection, type DataProtection } from './s
 import type { IdempotencyStore } from './storage/idempotency-store.ts';
 import { MemoryIdempotencyStore } from './storage/memory/idempotency-store.ts';
 import { RedisIdempotencyStore } from './storage/redis/idempotency-store.ts';
+import type { PaymentRepository } from './consent/payment-repository.ts';
+import { MemoryPaymentRepository } from './storage/memory/payment-repository.ts';
+import { MongoPaymentRepository } from './storage/mongo/payment-repository.ts';
 
 /** Where a store lives, without credentials or options: `redis://host:port`, `mongodb://h1:p1,h2:p2`. */
 export function storeLocation(url: string): string {
@@ -72,6 +75,8 @@ export interface Stores {
   loginAttempts: LoginAttempts;
   /** which revision of each consent is current (for the consents validation keeps in memory), shared like the counters */
   fence: ConsentFence;
+  /** PIX payments (Open Finance Brasil), beside the consents */
+  payments: PaymentRepository;
   /** the MongoDB database, when one is configured */
   db?: Db;
   redis?: Redis;
@@ -113,6 +118,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
   let rateLimiter: RateLimiter;
   let replay: ReplayStore;
   let idempotency: IdempotencyStore;
+  let payments: PaymentRepository;
   // built once, for whichever store keeps personal data (idempotent responses in Redis, consents in MongoDB)
   let protection: DataProtection | undefined;
   const protect = (): DataProtection => {
@@ -173,6 +179,9 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
       const repository = new MongoConsentRepository(db, { protector });
       await repository.ensureIndexes(QUERY_INDEXES);
       consents = repository;
+      const paymentRepository = new MongoPaymentRepository(db, { protector });
+      await paymentRepository.ensureIndexes();
+      payments = paymentRepository;
     } else {
       embedded.push('MongoDB (consents and their history)');
       consents = new MemoryConsentRepository({
@@ -184,6 +193,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
             'embedded consent store is full (embedded.maxConsents): the oldest consents are being dropped',
           ),
       });
+      payments = new MemoryPaymentRepository();
     }
   } catch (err) {
     redis?.disconnect();
@@ -209,6 +219,7 @@ export async function openStores(config: AssentConfig, log: Logger): Promise<Sto
     idempotency,
     loginAttempts,
     fence,
+    payments,
     ...(db ? { db } : {}),
     ...(redis ? { redis } : {}),
     async health(timeoutMs = 1_500) {

@@ -25,6 +25,7 @@ import {
   startAuthorisation as startChange,
   sweep as sweepChange,
   terminateByTpp as terminateChange,
+  transition,
   type NewConsent,
 } from '../consent/state.ts';
 import { isActive } from '../consent/regimes/index.ts';
@@ -145,6 +146,18 @@ export class ConsentService {
   async revokeByPsu(consent: Consent, options: { actor: 'PSU' | 'ASPSP'; reason?: string; psuId?: string; by?: string; rejection?: Rejection }): Promise<Consent> {
     if (options.psuId !== undefined && consent.psuId !== options.psuId) throw new ConsentNotFound(consent.id);
     return this.#update(consent, (c) => revokeChange(c, this.#ctx(options.actor, options.reason ?? 'revoked by the customer', options.by), options.rejection));
+  }
+
+  /**
+   * The payment of a payment consent was accepted: AUTHORISED → CONSUMED in one conditional update, with
+   * `details` (the payment's id) in the same write. Of any number of concurrent calls, on any instance,
+   * exactly one succeeds; the others fail with ConsentStateConflict (or ConsentExpired past its window).
+   */
+  async consume(consent: Consent, clientId: string, details: Record<string, unknown>): Promise<Consent> {
+    this.#assertOwner(consent, clientId);
+    return this.#update(consent, (c) =>
+      transition(c, 'consume', this.#ctx('TPP', 'payment accepted', clientId), { actor: 'TPP', set: { details: { ...(c.details ?? {}), ...details } } }),
+    );
   }
 
   /** A longer validity for the TPP's active consent (see extendValidity). */

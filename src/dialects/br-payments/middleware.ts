@@ -80,11 +80,13 @@ export function authenticateTpp(oauth: OAuthService): Middleware {
   };
 }
 
-/** The customer's authorization_code token (scopes openid and payments) of one payment consent. */
+/** The customer's authorization_code token (scope payments) of one payment consent. */
 export function authenticateConsentToken(oauth: OAuthService): Middleware {
   return async (ctx, next) => {
     const info = await verifyToken(oauth, ctx);
-    if (info.kind === 'client_credentials' || info.consentId === undefined || !info.scopes.has('openid')) {
+    // (the access token for this API carries `payments`; `openid` was granted at the authorization, for the
+    // id token and userinfo: oidc-provider keeps it off resource-bound tokens)
+    if (info.kind === 'client_credentials' || info.consentId === undefined) {
       throw new TokenError('invalid', 'the customer’s authorization_code token of the payment consent is required');
     }
     paymentsState(ctx).tokenConsentId = info.consentId;

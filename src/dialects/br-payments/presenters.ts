@@ -8,6 +8,7 @@ import { BR_PAYMENT_REJECTION_DETAILS, type BrPaymentRejectionCode } from '../..
 import { regimeOf } from '../../consent/regimes/index.ts';
 import { effectiveStatus } from '../../consent/state.ts';
 import type { Consent } from '../../consent/types.ts';
+import type { PixPayment } from '../../consent/pix-payment.ts';
 import { ofbDateTime } from '../brazil/time.ts';
 
 export const BASE_PATH = '/open-banking/payments/v4';
@@ -41,4 +42,39 @@ export function paymentConsentResponse(consent: Consent, apiUrl: string, now: Da
     data.rejectionReason = { code, detail: rejection?.reason.additionalInformation ?? BR_PAYMENT_REJECTION_DETAILS[code] ?? BR_PAYMENT_REJECTION_DETAILS.NAO_INFORMADO };
   }
   return { data, links: { self: `${apiUrl}/consents/${consent.id}` }, meta: { requestDateTime: ofbDateTime(now) } };
+}
+
+/** A PIX payment as ResponsePixPaymentData (and, with its cancellation, ResponsePatchPixPaymentData). */
+export function pixPaymentData(payment: PixPayment) {
+  const data: Record<string, unknown> = {
+    paymentId: payment.paymentId,
+    endToEndId: payment.endToEndId,
+    consentId: payment.consentId,
+    creationDateTime: ofbDateTime(payment.createdAt),
+    statusUpdateDateTime: ofbDateTime(payment.updatedAt),
+    status: payment.status,
+    localInstrument: payment.localInstrument,
+    cnpjInitiator: payment.cnpjInitiator,
+    payment: payment.payment,
+    creditorAccount: payment.creditorAccount,
+    debtorAccount: payment.debtorAccount,
+  };
+  for (const field of ['proxy', 'ibgeTownCode', 'transactionIdentification', 'remittanceInformation', 'authorisationFlow', 'rejectionReason'] as const) {
+    if (payment[field] !== undefined) data[field] = payment[field];
+  }
+  if (payment.cancellation) data.cancellation = { ...payment.cancellation, cancelledAt: ofbDateTime(payment.cancellation.cancelledAt) };
+  return data;
+}
+
+export function pixPaymentLinks(apiUrl: string, payment: PixPayment) {
+  return { self: `${apiUrl}/pix/payments/${payment.paymentId}` };
+}
+
+/** POST /pix/payments: the payments made, as a list. */
+export function createdPaymentsResponse(payments: PixPayment[], apiUrl: string, now: Date) {
+  return { data: payments.map(pixPaymentData), links: pixPaymentLinks(apiUrl, payments[0]!), meta: { requestDateTime: ofbDateTime(now) } };
+}
+
+export function paymentResponse(payment: PixPayment, apiUrl: string, now: Date) {
+  return { data: pixPaymentData(payment), links: pixPaymentLinks(apiUrl, payment), meta: { requestDateTime: ofbDateTime(now) } };
 }

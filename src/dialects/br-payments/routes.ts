@@ -4,6 +4,13 @@
  *   POST /consents               create a payment consent (client_credentials, scope payments,
  *                                x-idempotency-key, signed body)                                   201
  *   GET  /consents/{consentId}   read                                                              200
+ *   POST /pix/payments           the payment of an AUTHORISED consent (the customer's
+ *                                authorization_code token, signed body, x-idempotency-key): it must
+ *                                be exactly the consented one; consumes the consent (once, whatever
+ *                                the concurrency), hands the payment to the PaymentExecutor             201
+ *   GET  /pix/payments/{paymentId}                read (client_credentials)                         200
+ *   PATCH /pix/payments/{paymentId}               cancel a SCHD / PDNG payment → CANC               200
+ *   PATCH /pix/payments/consents/{consentId}      cancel the consent's cancellable payments         200
  *   GET  /openapi.json           the spec
  *
  * Every call: sign the answer (200/201/422 are application/jwt, signed by Assent for the TPP's
@@ -15,8 +22,14 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
-import { authorisationDeadline, validateBrPaymentConsentRequest } from '../../consent/br-payment.ts';
-import { ConsentNotFound } from '../../consent/errors.ts';
+import { randomUUID } from 'node:crypto';
+import { authorisationDeadline, paymentDivergence, validateBrPaymentConsentRequest, type BrPaymentConsentRequest } from '../../consent/br-payment.ts';
+import { ConsentError, ConsentNotFound } from '../../consent/errors.ts';
+import type { PaymentExecutor } from '../../consent/payment-executor.ts';
+import { PaymentExists, type PaymentRepository } from '../../consent/payment-repository.ts';
+import { cancellationOf, orderOf, pixCancellationSchema, validatePixPaymentRequest, withExecution, type PixPayment } from '../../consent/pix-payment.ts';
+import { effectiveStatus } from '../../consent/state.ts';
+import { issuesOf } from '../../consent/br-validation.ts';
 import type { Consent } from '../../consent/types.ts';
 import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
@@ -24,9 +37,10 @@ import type { MessageSigner, MessageVerifier } from '../../signing/signed-messag
 import type { IdempotencyStore } from '../../storage/idempotency-store.ts';
 import { fapiHeaders, interactionId } from '../brazil/middleware.ts';
 import { PaymentsError } from './errors.ts';
-import { acceptsJwt, authenticateTpp, dialectErrors, idempotent, paymentsState, signResponses, signedBody } from './middleware.ts';
+import { acceptsJwt, authenticateConsentToken, authenticateTpp, dialectErrors, idempotent, paymentsState, signResponses, signedBody } from './middleware.ts';
 import { serveOpenApi } from './openapi.ts';
-import { BASE_PATH, paymentConsentResponse } from './presenters.ts';
+import { BASE_PATH, createdPaymentsResponse, paymentConsentResponse, paymentDetails, paymentResponse } from './presenters.ts';
+import { ofbDateTime } from '../brazil/time.ts';
 
 export interface BrPaymentsDeps {
   consents: ConsentService;
@@ -36,6 +50,9 @@ export interface BrPaymentsDeps {
   verifier: MessageVerifier;
   signer: MessageSigner;
   idempotency: IdempotencyStore;
+  payments: PaymentRepository;
+  /** the bank's payment system (the demo one settles at once) */
+  executor: PaymentExecutor;
   /** the URN namespace of consent ids (`urn:<namespace>:<uuid>`). Default `assent` */
   urnNamespace?: string;
   now?: () => Date;
@@ -51,6 +68,9 @@ const CONSENT_ID = /^urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   '/consents': ['POST'],
   '/consents/:consentId': ['GET'],
+  '/pix/payments': ['POST'],
+  '/pix/payments/:paymentId': ['GET', 'PATCH'],
+  '/pix/payments/consents/:consentId': ['PATCH'],
   '/openapi.json': ['GET'],
 };
 
@@ -70,6 +90,11 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
   router.get('/openapi.json', ...errors, serveOpenApi(config.issuer));
   router.post('/consents', ...tpp, body, idempotent(deps.idempotency, 'POST /consents'), createConsent);
   router.get('/consents/:consentId', ...tpp, getConsent);
+  const customer: Middleware[] = [...signed, authenticateConsentToken(oauth), fapiHeaders(), acceptsJwt];
+  router.post('/pix/payments', ...customer, body, idempotent(deps.idempotency, 'POST /pix/payments'), createPayment);
+  router.patch('/pix/payments/consents/:consentId', ...tpp, body, idempotent(deps.idempotency, 'PATCH /pix/payments/consents'), cancelConsentPayments);
+  router.get('/pix/payments/:paymentId', ...tpp, getPayment);
+  router.patch('/pix/payments/:paymentId', ...tpp, body, cancelPayment);
   for (const [path, methods] of Object.entries(ALLOWED)) router.all(path, ...errors, methodNotAllowed(methods));
   router.all('/{*rest}', ...errors, () => {
     throw new PaymentsError('notFound', 'no such resource');
@@ -107,6 +132,154 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
 
   async function getConsent(ctx: Context) {
     respond(ctx, 200, paymentConsentResponse(await owned(ctx), apiUrl, now()));
+  }
+
+  async function createPayment(ctx: Context) {
+    const state = paymentsState(ctx);
+    const clientId = state.clientId!;
+    const result = validatePixPaymentRequest({ data: state.message?.data });
+    if (!result.ok) {
+      const missing = result.issues.some((i) => i.code === 'required');
+      throw new PaymentsError(missing ? 'PARAMETRO_NAO_INFORMADO' : 'PARAMETRO_INVALIDO', result.issues.map((i) => `${i.path}: ${i.message}`));
+    }
+    if (result.value.length !== 1) throw new PaymentsError('PARAMETRO_INVALIDO', 'Parâmetro data: um consentimento de pagamento único autoriza exatamente um pagamento.');
+    const item = result.value[0]!;
+    const consentId = state.tokenConsentId!;
+    if (item.consentId !== undefined && item.consentId !== consentId) {
+      throw new PaymentsError('PAGAMENTO_DIVERGENTE_CONSENTIMENTO', 'Parâmetro consentId diverge do consentimento do token.');
+    }
+    const invalid = () => new PaymentsError('CONSENTIMENTO_INVALIDO', 'Consentimento inválido (não está AUTHORISED).');
+    const consent = await consents.get(consentId);
+    if (!consent || consent.clientId !== clientId || consent.type !== 'br-payment') throw invalid();
+    const at = now();
+    if (effectiveStatus(consent, at) !== 'AUTHORISED') throw invalid();
+    const request = paymentDetails(consent) as BrPaymentConsentRequest & { debtorAccount?: BrPaymentConsentRequest['debtorAccount'] };
+    const differs = paymentDivergence(request, orderOf(item));
+    if (differs.length > 0) {
+      throw new PaymentsError('PAGAMENTO_DIVERGENTE_CONSENTIMENTO', `Dados do pagamento divergentes do consentimento: ${differs.join(', ')}.`);
+    }
+    if (!request.debtorAccount) throw new PaymentsError('NAO_INFORMADO', 'O consentimento não tem conta de origem.');
+
+    // one payment per consent: the consent moves AUTHORISED → CONSUMED once (a conditional update), and
+    // only the request that moved it goes on; the payment store's unique consentId is the second guard
+    const paymentId = randomUUID();
+    try {
+      await consents.consume(consent, clientId, { paymentId });
+    } catch (err) {
+      if (err instanceof ConsentError) throw invalid();
+      throw err;
+    }
+    let payment: PixPayment = {
+      paymentId,
+      consentId,
+      clientId,
+      endToEndId: item.endToEndId,
+      localInstrument: item.localInstrument,
+      payment: item.payment,
+      creditorAccount: item.creditorAccount,
+      debtorAccount: request.debtorAccount,
+      cnpjInitiator: item.cnpjInitiator,
+      ...(item.proxy !== undefined ? { proxy: item.proxy } : {}),
+      ...(item.qrCode !== undefined ? { qrCode: item.qrCode } : {}),
+      ...(item.remittanceInformation !== undefined ? { remittanceInformation: item.remittanceInformation } : {}),
+      ...(item.transactionIdentification !== undefined ? { transactionIdentification: item.transactionIdentification } : {}),
+      ...(item.ibgeTownCode !== undefined ? { ibgeTownCode: item.ibgeTownCode } : {}),
+      ...(item.authorisationFlow !== undefined ? { authorisationFlow: item.authorisationFlow } : {}),
+      date: request.payment.date,
+      scheduled: request.payment.scheduled,
+      status: 'RCVD',
+      createdAt: at,
+      updatedAt: at,
+      revision: 0,
+    };
+    try {
+      await deps.payments.create(payment);
+    } catch (err) {
+      if (err instanceof PaymentExists) throw invalid();
+      throw err;
+    }
+    try {
+      const executed = await deps.executor.execute({
+        paymentId,
+        consentId,
+        endToEndId: payment.endToEndId,
+        amount: payment.payment.amount,
+        currency: 'BRL',
+        date: payment.date,
+        scheduled: payment.scheduled,
+        creditorAccount: payment.creditorAccount,
+        debtorAccount: payment.debtorAccount,
+        ...(payment.proxy !== undefined ? { proxy: payment.proxy } : {}),
+      });
+      payment = (await deps.payments.update(paymentId, { revision: 0 }, withExecution(payment, executed, now()))) ?? payment;
+    } catch (err) {
+      // the payment was received; the bank's system answers later (GET shows its status)
+      log.error({ paymentId, error: (err as Error).name }, 'payment executor failed; the payment stays RCVD');
+    }
+    log.info({ paymentId, consentId, clientId, status: payment.status }, 'open finance brasil pix payment created');
+    respond(ctx, 201, createdPaymentsResponse([payment], apiUrl, now()));
+  }
+
+  async function getPayment(ctx: Context) {
+    respond(ctx, 200, paymentResponse(await ownedPayment(ctx), apiUrl, now()));
+  }
+
+  function cancelledBy(ctx: Context) {
+    const body = { data: paymentsState(ctx).message?.data };
+    const parsed = pixCancellationSchema.safeParse(body);
+    if (!parsed.success) {
+      const issues = issuesOf(parsed.error, body);
+      throw new PaymentsError(issues.some((i) => i.code === 'required') ? 'missingParameter' : 'badRequest', issues.map((i) => `${i.path}: ${i.message}`));
+    }
+    return parsed.data.data.cancellation.cancelledBy;
+  }
+
+  /** Cancels one payment if its status and date allow it; the payment after, or undefined. */
+  async function cancelOne(payment: PixPayment, by: ReturnType<typeof cancelledBy>): Promise<PixPayment | undefined> {
+    let current: PixPayment | null = payment;
+    for (let attempt = 0; current && attempt < 3; attempt++) {
+      const at = now();
+      const cancellation = cancellationOf(current, by, at);
+      if (!cancellation) return undefined;
+      const updated = await deps.payments.update(current.paymentId, { revision: current.revision }, { status: 'CANC', cancellation, updatedAt: at });
+      if (updated) return updated;
+      current = await deps.payments.findById(payment.paymentId);
+    }
+    return undefined;
+  }
+
+  async function cancelPayment(ctx: Context) {
+    const by = cancelledBy(ctx);
+    const payment = await ownedPayment(ctx);
+    const cancelled = await cancelOne(payment, by);
+    if (!cancelled) throw new PaymentsError('PAGAMENTO_NAO_PERMITE_CANCELAMENTO', 'Pagamento não permite cancelamento.');
+    log.info({ paymentId: cancelled.paymentId }, 'open finance brasil pix payment cancelled');
+    respond(ctx, 200, paymentResponse(cancelled, apiUrl, now()));
+  }
+
+  async function cancelConsentPayments(ctx: Context) {
+    const by = cancelledBy(ctx);
+    const consent = await owned(ctx);
+    const cancelled: PixPayment[] = [];
+    for (const payment of await deps.payments.findByConsent(consent.id)) {
+      const done = await cancelOne(payment, by);
+      if (done) cancelled.push(done);
+    }
+    if (cancelled.length === 0) throw new PaymentsError('PAGAMENTO_NAO_PERMITE_CANCELAMENTO', 'Nenhum pagamento deste consentimento pode ser cancelado.');
+    respond(ctx, 200, {
+      data: cancelled.map((p) => ({ paymentId: p.paymentId, statusUpdateDateTime: ofbDateTime(p.updatedAt) })),
+      links: { self: `${apiUrl}/pix/payments/consents/${consent.id}` },
+      meta: { requestDateTime: ofbDateTime(now()) },
+    });
+  }
+
+  /** The caller's payment; another TPP's or an unknown one is 404. */
+  async function ownedPayment(ctx: Context): Promise<PixPayment> {
+    const id = String(ctx.params.paymentId ?? '');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9-]{0,99}$/.test(id)) throw new PaymentsError('notFound', 'no such payment');
+    const payment = await deps.payments.findById(id);
+    if (!payment || payment.clientId !== paymentsState(ctx).clientId) throw new PaymentsError('notFound', 'no such payment');
+    return payment;
   }
 
   /** The caller's payment consent; anything else (unknown, another TPP's, another type) is 404. */

@@ -189,3 +189,23 @@ export async function createPaymentConsent(server: TestServer, tpp: PaymentsTpp,
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body.data.consentId as string;
 }
+
+/** An endToEndId for `at` (its yyyyMMddHHmm is UTC), from Carla's bank's ISPB. */
+export function endToEndId(at: Date = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:T]/g, '').slice(0, 12);
+  return `E00360305${stamp}${randomUUID().replace(/-/g, '').slice(0, 11)}`;
+}
+
+/** The payment order that matches consentData() exactly. */
+export function pixOrder(overrides: Record<string, unknown> = {}) {
+  return {
+    endToEndId: endToEndId(),
+    localInstrument: 'DICT',
+    payment: { amount: '10.00', currency: 'BRL' },
+    creditorAccount: CREDITOR_ACCOUNT,
+    proxy: 'padaria@example.com',
+    cnpjInitiator: '11222333000181',
+    remittanceInformation: 'Pão de queijo',
+    ...overrides,
+  };
+}
