@@ -80,6 +80,9 @@ export interface StartOptions {
 }
 
 export async function startAssent(config: AssentConfig, log: Logger, options: StartOptions = {}): Promise<RunningAssent> {
+  // demo mode: the demo payment initiator, with a PS256 key made now (its client registers the public half)
+  const demoPayer = config.mode === 'demo' ? await (await import('./demo/payments.ts')).demoPaymentsClient(config) : undefined;
+  if (demoPayer && !config.clients.some((c) => c.client_id === demoPayer.client.client_id)) config = { ...config, clients: [...config.clients, demoPayer.client] };
   let jwks = config.keys.jwks as ReturnType<typeof generateEphemeralJwks> | undefined;
   if (!jwks) {
     jwks = generateEphemeralJwks();
@@ -252,6 +255,10 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     if (config.mode === 'demo') {
       const { demoTppRouter } = await import('./demo/routes.ts');
       routers.push(demoTppRouter({ config, views }));
+      if (demoPayer && messageSigner) {
+        const { demoPaymentsRouter } = await import('./demo/payments.ts');
+        routers.push(demoPaymentsRouter({ config, views, payer: demoPayer }));
+      }
     }
     const app = composeApp({ config, log, stores, provider, routers, cookieKeys, views });
 
