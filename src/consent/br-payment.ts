@@ -215,7 +215,15 @@ export function paymentDivergence(consent: BrPaymentConsentRequest, order: PixPa
   return differs;
 }
 
-/** R$ 1.234,56 — the amount as a Brazilian customer reads it. */
+/**
+ * R$ 10,00 (pt-BR) or R$10.00 (en): a two-decimal amount string as Intl formats BRL for the customer's
+ * language (exactly: Intl formats decimal strings without going through a float).
+ */
+export function formatPaymentAmount(amount: string, locale: 'en' | 'pt-BR'): string {
+  return new Intl.NumberFormat(locale === 'pt-BR' ? 'pt-BR' : 'en-US', { style: 'currency', currency: 'BRL' }).format(amount as unknown as number);
+}
+
+/** R$ 1.234,56 — the amount as a Brazilian customer reads it (plain spaces: logs, back-office text). */
 export function formatBrl(amount: string): string {
   const [units = '0', cents = '00'] = amount.split('.');
   return `R$ ${units.replace(/\B(?=(\d{3})+(?!\d))/g, '.')},${cents}`;

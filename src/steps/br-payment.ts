@@ -9,18 +9,14 @@
  * `debtorAccount`. The creditor's own account is refused: the consent is REJECTED by the bank with
  * CONTAS_ORIGEM_DESTINO_IGUAIS.
  */
-import { brAccountFromIban, sameBrAccount, type BrPaymentAccount, type BrPaymentConsentRequest } from '../consent/br-payment.ts';
+import { brAccountFromIban, formatPaymentAmount, sameBrAccount, type BrPaymentAccount, type BrPaymentConsentRequest } from '../consent/br-payment.ts';
 import { BR_PAYMENT_REJECTION_DETAILS } from '../consent/regimes/brazil-payment.ts';
 import type { PsuAccount } from '../psu/directory.ts';
 import { StepError, type Locale, type PersistStep, type RetrievalStep } from './contracts.ts';
 
 const INTL_LOCALE: Record<Locale, string> = { en: 'en-US', 'pt-BR': 'pt-BR' };
 
-/** R$ 10,00 (pt-BR) or R$10.00 (en): the amount, a two-decimal string, formatted by Intl. */
-export function formatPaymentAmount(amount: string, locale: Locale): string {
-  // Intl formats decimal strings exactly (no float rounding) since ES2023
-  return new Intl.NumberFormat(INTL_LOCALE[locale], { style: 'currency', currency: 'BRL' }).format(amount as unknown as number);
-}
+export { formatPaymentAmount };
 
 /** 2 de dezembro de 2026 / December 2, 2026: a Brasília calendar day. */
 export function formatPaymentDate(date: string, locale: Locale): string {

@@ -113,6 +113,23 @@ describe('decisions', () => {
     assert.equal(Date.parse(data.expirationDateTime) - Date.parse(data.statusUpdateDateTime), 60 * 60_000);
   });
 
+  test('My consents shows the authorised payment in plain words (pt-BR)', async () => {
+    const consentId = await createPaymentConsent(server, tpp, token);
+    await decideWithoutBrowser(server, await pushPayment(server, tpp, consentId), 'approve', CARLA);
+    const jar = new CookieJar();
+    const base = `${server.url}/my-consents`;
+    const pt = { 'accept-language': 'pt-BR' };
+    let html = await (await jar.fetch(base, { headers: pt })).text();
+    const res = await jar.fetch(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...pt },
+      body: new URLSearchParams({ ...CARLA, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]! }).toString(),
+    });
+    assert.equal(res.status, 303);
+    html = (await (await jar.fetch(base, { headers: pt })).text()).replace(/\s+/g, ' ');
+    assert.match(html, /Um pagamento Pix de R\$ 10,00 para Padaria Pão Quente Ltda/);
+  });
+
   test('she picks the savings account instead: that one is the debtor account', async () => {
     const consentId = await createPaymentConsent(server, tpp, token);
     const page = await openConsentPage(server, await pushPayment(server, tpp, consentId), CARLA);
