@@ -202,7 +202,8 @@ describe('error pages say what happened and lead back to the app', () => {
     try {
       const flow = await startFlow(server, tpp);
       await openConsentPage(page, flow);
-      await page.locator('input[name="csrf"]').evaluate((input: { value: string }) => (input.value = 'forged'));
+      // the decision form's token (the "not you?" form carries one too)
+      await page.locator('form:has(button:text-matches("allow access", "i")) input[name="csrf"]').evaluate((input: { value: string }) => (input.value = 'forged'));
       await page.getByRole('button', { name: /allow access/i }).click();
       await page.getByRole('heading', { level: 1, name: 'This form was not accepted' }).waitFor();
       const text = await page.locator('main').innerText();

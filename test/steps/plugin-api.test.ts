@@ -113,6 +113,7 @@ describe('startup and views', () => {
         '200 assent.permissions assent',
         '250 example.high-frequency-notice ./examples/steps/risk-notice.ts',
         '300 assent.basic-data assent',
+        '350 assent.br-payment-summary assent',
       ]);
       assert.ok((line.persist as Array<{ id: string }>).some((s) => s.id === 'assent.store-decision'));
     } finally {
