@@ -38,6 +38,7 @@ import { EPHEMERAL_KEYS_WARNING, dataProtection, type DataProtection } from './s
 import type { IdempotencyStore } from './storage/idempotency-store.ts';
 import { MemoryIdempotencyStore } from './storage/memory/idempotency-store.ts';
 import { RedisIdempotencyStore } from './storage/redis/idempotency-store.ts';
+import { withTimeout } from './storage/with-timeout.ts';
 import type { PaymentRepository } from './consent/payment-repository.ts';
 import { MemoryPaymentRepository } from './storage/memory/payment-repository.ts';
 import { MongoPaymentRepository } from './storage/mongo/payment-repository.ts';
@@ -85,15 +86,6 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /**
  * QUIT when Redis answers, then always disconnect: a client whose Redis is away would otherwise keep

@@ -262,6 +262,24 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
     return { status: res.status, body: await json(res) };
   }
 
+  /** The code exchanged at the token endpoint (PKCE), and the access token introspected: what the demo shows. */
+  async function exchangeCode(
+    authorization: string,
+    entry: Pending,
+    code: string | undefined,
+  ): Promise<{ ok: false; tokens: Record<string, unknown> } | { ok: true; tokens: Record<string, unknown>; introspection: Record<string, unknown> }> {
+    const form = (body: Record<string, string>) => ({
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body).toString(),
+    });
+    const exchange = await fetch(`${issuer}/token`, form({ grant_type: 'authorization_code', code: code ?? '', redirect_uri: entry.redirectUri, code_verifier: entry.verifier }));
+    const tokens = await json(exchange);
+    if (!exchange.ok) return { ok: false, tokens };
+    const introspection = await json(await fetch(`${issuer}/introspect`, form({ token: tokens.access_token as string })));
+    return { ok: true, tokens, introspection };
+  }
+
   /** The Open Finance Brasil callback: the code exchanged with the Brazilian client, the consent read back. */
   async function brCallback(ctx: Context, entry: Pending, q: Record<string, string | undefined>) {
     const token = await brToken();
@@ -270,23 +288,12 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
       render(ctx, 'demo/result', { ok: false, denied: true, error: q.error, consentId: entry.consentId, consentStatus: (await read()).status });
       return;
     }
-    const exchange = await fetch(`${issuer}/token`, {
-      method: 'POST',
-      headers: { authorization: brBasic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: q.code ?? '', redirect_uri: entry.redirectUri, code_verifier: entry.verifier }).toString(),
-    });
-    const tokens = await json(exchange);
-    if (!exchange.ok) {
-      render(ctx, 'demo/result', { ok: false, problem: `Code exchange failed: ${JSON.stringify(tokens)}` }, 502);
+    const exchanged = await exchangeCode(brBasic, entry, q.code);
+    if (!exchanged.ok) {
+      render(ctx, 'demo/result', { ok: false, problem: `Code exchange failed: ${JSON.stringify(exchanged.tokens)}` }, 502);
       return;
     }
-    const introspection = await json(
-      await fetch(`${issuer}/introspect`, {
-        method: 'POST',
-        headers: { authorization: brBasic, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: tokens.access_token as string }).toString(),
-      }),
-    );
+    const { tokens, introspection } = exchanged;
     const data = await read();
     render(ctx, 'demo/result', {
       ok: true,
@@ -322,23 +329,12 @@ export function demoTppRouter({ config, views }: DemoDeps): Router {
       render(ctx, 'demo/result', { ok: false, denied: true, error: q.error, consentId: entry.consentId, consentStatus: status.body.consentStatus });
       return;
     }
-    const exchange = await fetch(`${issuer}/token`, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: q.code ?? '', redirect_uri: entry.redirectUri, code_verifier: entry.verifier }).toString(),
-    });
-    const tokens = await json(exchange);
-    if (!exchange.ok) {
-      render(ctx, 'demo/result', { ok: false, problem: `Code exchange failed: ${JSON.stringify(tokens)}` }, 502);
+    const exchanged = await exchangeCode(basic, entry, q.code);
+    if (!exchanged.ok) {
+      render(ctx, 'demo/result', { ok: false, problem: `Code exchange failed: ${JSON.stringify(exchanged.tokens)}` }, 502);
       return;
     }
-    const introspection = await json(
-      await fetch(`${issuer}/introspect`, {
-        method: 'POST',
-        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: tokens.access_token as string }).toString(),
-      }),
-    );
+    const { tokens, introspection } = exchanged;
     const consent = await api(token, 'GET', `/consents/${entry.consentId}`);
     const data = await readAccounts(tokens.access_token as string, entry.consentId);
     render(ctx, 'demo/result', {

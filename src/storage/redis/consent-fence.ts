@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { UsageUnavailable } from '../../consent/usage.ts';
 import { FENCE_TTL_MS, type ConsentFence } from '../consent-fence.ts';
 import { usageKey } from './usage-counter.ts';
+import { withTimeout } from '../with-timeout.ts';
 
 const HOLD = `redis.call('HINCRBY', KEYS[1], 'h', 1) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`;
 
@@ -106,18 +107,10 @@ export class RedisConsentFence implements ConsentFence {
 
   /** a failed or slow Redis: UsageUnavailable for the counting paths (fail closed), a plain Error otherwise */
   async #guard<T>(promise: Promise<T>, message: string, usage = false): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timeout')), this.#timeoutMs);
-        }),
-      ]);
+      return await withTimeout(promise, this.#timeoutMs);
     } catch {
       throw usage ? new UsageUnavailable(message) : new Error(message);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { UsageUnavailable, type UsageCounter } from '../../consent/usage.ts';
+import { withTimeout } from '../with-timeout.ts';
 
 /** the hash holding one consent's counts in one bucket (shared with the consent fence's fenced increments) */
 export function usageKey(prefix: string, consentId: string, bucket: string): string {
@@ -42,19 +43,11 @@ export class RedisUsageCounter implements UsageCounter {
 
   /** a failed or slow Redis is UsageUnavailable (ioredis queues commands while reconnecting) */
   async #guard<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timeout')), this.#timeoutMs);
-        }),
-      ]);
+      return await withTimeout(promise, this.#timeoutMs);
     } catch (err) {
       if (err instanceof UsageUnavailable) throw err;
       throw new UsageUnavailable('the usage counters (Redis) are unavailable');
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
