@@ -5,7 +5,7 @@
  * ConsentValidationError whose issues name JSON paths such as `access.balances[0].iban`.
  */
 import { z } from 'zod';
-import { ACCOUNT_IDENTIFIERS, covers, identifiersOf, referenceKey } from './account-reference.ts';
+import { ACCOUNT_IDENTIFIERS, identifiersOf, referenceKey } from './account-reference.ts';
 import { isCurrencyCode } from './currency.ts';
 import { addDays, isCalendarDate, isoDate } from './dates.ts';
 import { ConsentValidationError, type ValidationIssue, type ValidationIssueCode } from './errors.ts';
@@ -185,17 +185,8 @@ function accessIssues(access: AccountAccess, options: ConsentRequestOptions): Va
     });
   }
 
-  // accounts named under balances/transactions must be among `accounts` when that list is given
-  const accounts = access.accounts ?? [];
-  if (accounts.length > 0) {
-    for (const name of ['balances', 'transactions'] as const) {
-      (access[name] ?? []).forEach((ref, index) => {
-        if (identifiersOf(ref).length === 1 && !accounts.some((granted) => covers(granted, ref))) {
-          issues.push({ path: `access.${name}[${index}]`, code: 'invalid_value', message: 'is not in access.accounts' });
-        }
-      });
-    }
-  }
+  // An account named under balances or transactions and not under accounts is not refused: the spec sets
+  // no such rule, and Berlin Group grants it account access too (accountsInScope).
   return issues;
 }
 

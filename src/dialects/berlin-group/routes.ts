@@ -38,7 +38,7 @@ import {
   requireRequestId,
   type RateLimitOptions,
 } from './middleware.ts';
-import { serveOpenApi } from './openapi.ts';
+import { configuredOpenApi, serveOpenApi } from './openapi.ts';
 import type { RateLimiter } from '../../storage/rate-limiter.ts';
 import { MemoryRateLimiter } from '../../storage/memory/rate-limiter.ts';
 import {
@@ -119,7 +119,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
   const body = (required: boolean) => jsonBody({ limit: config.bodyLimitBytes, required, timeoutMs: config.bodyTimeoutMs });
 
   const router = new Router({ prefix: BASE_PATH });
-  router.get('/openapi.json', errors, serveOpenApi(config.issuer));
+  router.get('/openapi.json', errors, serveOpenApi(config.issuer, configuredOpenApi(config)));
   router.post('/consents', ...api, rateLimit(limiter, createLimit), body(true), createConsent);
   router.get('/consents/:consentId', ...api, headers, getConsent);
   router.delete('/consents/:consentId', ...api, headers, deleteConsent);
@@ -208,7 +208,9 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
   async function selectAuthenticationMethod(ctx: Context) {
     const consent = await ownedConsent(ctx);
     const authorisationId = authorisationIdOf(ctx, consent.id);
-    const given = bgState(ctx).body ?? {};
+    // no body at all is `{}`; a JSON null is not an object and is refused
+    const sent = bgState(ctx).body;
+    const given = sent === undefined ? {} : sent;
     const parsed = selectAuthenticationMethodBodySchema.safeParse(given);
     if (!parsed.success) throw new ConsentValidationError(zodIssues(parsed.error, given));
     // no body (or `{}`): the bank's default method, the first configured

@@ -104,6 +104,10 @@ describe('Berlin Group conformance', () => {
       assert.equal(res.body.chosenScaMethod.authenticationMethodId, 'push-otp');
       assert.ok(res.body._links.scaOAuth.href);
     }
+    // a JSON null is a body, and not an object
+    const consentId = (await call(server, 'POST', '/consents', { token, json: consentBody() })).body.consentId as string;
+    const started = await call(server, 'POST', `/consents/${consentId}/authorisations`, { token });
+    assertError(await call(server, 'PUT', `/consents/${consentId}/authorisations/${started.body.authorisationId}`, { token, json: null }), 400, 'FORMAT_ERROR');
   });
 
   test('after a DELETE the consent\'s authorisations read as failed, not started', async () => {

@@ -90,8 +90,6 @@ const CASES: Case[] = [
   { name: 'two identifiers in one reference', request: withAccess({ accounts: [{ iban: IBAN_DE, bban: '370400440532013000' }] }), status: 400, code: 'FORMAT_ERROR', path: 'access.accounts[0]' },
   { name: 'no identifier in a reference', request: withAccess({ accounts: [{ currency: 'EUR' }] }), status: 400, code: 'FORMAT_ERROR', path: 'access.accounts[0]' },
   { name: 'the same account twice', request: withAccess({ accounts: [...accounts, ...accounts] }), status: 400, code: 'FORMAT_ERROR', path: 'access.accounts[1]' },
-  { name: 'balances not a subset of accounts', request: withAccess({ accounts, balances: [{ iban: IBAN_SE, currency: 'SEK' }] }), status: 400, code: 'FORMAT_ERROR', path: 'access.balances[0]' },
-  { name: 'transactions not a subset of accounts', request: withAccess({ accounts, transactions: [{ iban: IBAN_SE }] }), status: 400, code: 'FORMAT_ERROR', path: 'access.transactions[0]' },
   { name: 'accounts combined with allPsd2', request: withAccess({ accounts, allPsd2: 'allAccounts' }), status: 400, code: 'FORMAT_ERROR', path: 'access.allPsd2' },
   { name: 'availableAccounts combined with allPsd2', request: withAccess({ availableAccounts: 'allAccounts', allPsd2: 'allAccounts' }), status: 400, code: 'FORMAT_ERROR' },
   { name: 'allPsd2 with owner name (not in Open Payments)', request: withAccess({ allPsd2: 'allAccountsWithOwnerName' }), status: 400, code: 'FORMAT_ERROR', path: 'access.allPsd2' },
