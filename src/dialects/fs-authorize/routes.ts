@@ -19,15 +19,21 @@
  * UI need not forward any; `cookies` is accepted and ignored), and answers 302 with the TPP's redirect
  * URI carrying `code`, `state` and `iss` (or `error=access_denied`). Only if that resume answers no
  * redirect does the 302 go to the resume URL, which the browser follows with Assent's cookies.
+ *
+ * A step's StepError answers alike on both (docs/plugins.md, "Errors"): invalid_request 400,
+ * consent_conflict 409 consent_unavailable, temporarily_unavailable 503, each changing nothing (the key
+ * stays usable); access_denied ends the authorization like a refused persist: the consent rejected, 302
+ * to the TPP with error=access_denied, the key spent. Anything else thrown is 500 server_error.
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
-import { ApprovalError, type Approvals, type PendingApproval } from '../../steps/approval.ts';
+import { ApprovalError, type Approvals, type DecisionOutcome, type PendingApproval } from '../../steps/approval.ts';
 import { StepError } from '../../steps/contracts.ts';
-import type { DecisionGate } from '../../steps/decide-once.ts';
+import type { DecisionGate, FinishOutcome } from '../../steps/decide-once.ts';
+import type { ConsentPageData, Decision, Locale } from '../../steps/contracts.ts';
 import type { SessionDataKeys } from '../../interaction/session-data-keys.ts';
 import { negotiateLocale } from '../../interaction/i18n.ts';
 import { jsonBodyParser } from '../../http/json-body.ts';
@@ -45,6 +51,16 @@ export interface FsAuthorizeDeps {
   credentials?: BasicCredentials;
   bodyLimitBytes: number;
   log: Logger;
+}
+
+/**
+ * A step's StepError other than access_denied, as the API refuses it (docs/plugins.md, "Errors"):
+ * nothing was decided, the sessionDataKey stays usable.
+ */
+function stepRefusal(err: StepError): FsError {
+  if (err.code === 'invalid_request') return new FsError('invalid_request', err.description);
+  if (err.code === 'consent_conflict') return new FsError('consent_unavailable', err.description);
+  return new FsError('temporarily_unavailable', err.description);
 }
 
 const booleanish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
@@ -97,11 +113,68 @@ export function fsAuthorizeRouter(deps: FsAuthorizeDeps): Router {
     return negotiateLocale({ ...(typeof lang === 'string' ? { uiLocales: lang } : {}), acceptLanguage: ctx.get('accept-language') });
   };
 
+  /** Sends the caller where the finished authorization goes: 302 towards the TPP (see the header). */
+  async function redirectAfter(ctx: Context, pending: PendingApproval, finished: FinishOutcome): Promise<void> {
+    if (finished.kind === 'decided') throw new FsError('consent_unavailable', 'the request was already decided');
+    if (finished.kind === 'failed') throw new FsError('temporarily_unavailable');
+    // Assent resumes the authorization on the browser's behalf, so the 302 lands at the TPP whether or
+    // not the bank's UI forwards Assent's cookies; the resume URL is the fallback. (A follower does not
+    // resume: the first call did.)
+    const location = finished.kind === 'finished' ? await oauth.resumeOnBehalf(pending.interaction.uid) : undefined;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 302;
+    ctx.redirect(location ?? finished.returnTo);
+  }
+
+  /**
+   * Runs the retrieval steps for the API. A step's StepError answers as in docs/plugins.md's table:
+   * `access_denied` ends the authorization here (the consent rejected, the TPP to be told access_denied:
+   * `ended` says how), the others are refusals in WSO2's format that change nothing. Anything else is a
+   * server error.
+   */
+  async function retrieveOrEnd(
+    ctx: Context,
+    pending: PendingApproval,
+    locale: Locale,
+  ): Promise<{ data: ConsentPageData; ended?: undefined } | { ended: { finished: FinishOutcome; outcome?: DecisionOutcome } }> {
+    try {
+      return { data: await approvals.retrieve(pending, locale) };
+    } catch (err) {
+      if (!(err instanceof StepError)) throw err;
+      if (err.code !== 'access_denied') throw stepRefusal(err);
+      let outcome: DecisionOutcome | undefined;
+      const finished = await deps.decisions.finish(pending.interaction, async () => {
+        outcome = await approvals.refuse(pending, err);
+        await sessionDataKeys.consume(ctx.params.sessionDataKey ?? '');
+        return outcome.result;
+      });
+      return { ended: { finished, ...(outcome ? { outcome } : {}) } };
+    }
+  }
+
+  /** Runs the persist steps for the decision, once per interaction (the gate); a step's refusal answers as the table says. */
+  async function decideOnce(ctx: Context, pending: PendingApproval, decision: Decision, metadata: Record<string, unknown>, locale: Locale) {
+    let outcome: DecisionOutcome | undefined;
+    try {
+      const finished = await deps.decisions.finish(pending.interaction, async () => {
+        outcome = await approvals.decide(pending, decision, metadata, locale);
+        await sessionDataKeys.consume(ctx.params.sessionDataKey ?? '');
+        return outcome.result;
+      });
+      return { finished, outcome };
+    } catch (err) {
+      if (err instanceof StepError) throw stepRefusal(err);
+      if (err instanceof ApprovalError) throw new FsError('consent_unavailable', err.message);
+      throw err;
+    }
+  }
+
   router.get('/retrieve/:sessionDataKey', errors, auth, async (ctx) => {
     const pending = await pendingFor(ctx);
-    const data = await approvals.retrieve(pending, localeOf(ctx));
+    const retrieved = await retrieveOrEnd(ctx, pending, localeOf(ctx));
+    if (retrieved.ended) return redirectAfter(ctx, pending, retrieved.ended.finished);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = retrieveResponse(pending, data);
+    ctx.body = retrieveResponse(pending, retrieved.data);
   });
 
   router.patch('/persist/:sessionDataKey', errors, auth, json, async (ctx) => {
@@ -118,40 +191,20 @@ export function fsAuthorizeRouter(deps: FsAuthorizeDeps): Router {
     const pending = await pendingFor(ctx);
     const locale = localeOf(ctx);
     // the accounts are named as the retrieve answer showed them (ids or display names)
-    const selected = body.approval ? selectedAccountIds(body, await approvals.retrieve(pending, locale), pending.consent.id) : [];
-    let outcome: Awaited<ReturnType<typeof approvals.decide>> | undefined;
-    let finished;
-    try {
-      finished = await deps.decisions.finish(pending.interaction, async () => {
-        outcome = await approvals.decide(pending, { approved: body.approval, selectedAccountIds: selected }, body.metadata ?? {}, locale);
-        await sessionDataKeys.consume(ctx.params.sessionDataKey ?? '');
-        return outcome.result;
-      });
-    } catch (err) {
-      if (err instanceof StepError && err.code === 'invalid_request') throw new FsError('invalid_request', err.description);
-      if (err instanceof StepError && err.code === 'consent_conflict') throw new FsError('consent_unavailable', err.description);
-      if (err instanceof StepError) throw new FsError('temporarily_unavailable', err.description);
-      if (err instanceof ApprovalError) throw new FsError('consent_unavailable', err.message);
-      throw err;
-    }
-    if (finished.kind === 'decided') throw new FsError('consent_unavailable', 'the request was already decided');
-    if (finished.kind === 'failed') throw new FsError('temporarily_unavailable');
-    const { returnTo } = finished;
-    ctx.set('Cache-Control', 'no-store');
-    if (authorize === 'false') {
+    const retrieved = body.approval ? await retrieveOrEnd(ctx, pending, locale) : undefined;
+    const { finished, outcome } = retrieved?.ended
+      ? retrieved.ended
+      : await decideOnce(ctx, pending, { approved: body.approval, selectedAccountIds: retrieved ? selectedAccountIds(body, retrieved.data, pending.consent.id) : [] }, body.metadata ?? {}, locale);
+    if (authorize === 'false' && (finished.kind === 'finished' || finished.kind === 'followed')) {
       // WSO2: the decision is stored, the caller continues the authorization itself (the resume URL);
       // a second call for the same key learns that it was decided already
       if (!outcome) throw new FsError('consent_unavailable', 'the request was already decided');
+      ctx.set('Cache-Control', 'no-store');
       ctx.status = 200;
       ctx.body = { consentId: outcome.consent.id, approval: outcome.approved, consentStatus: outcome.consent.status };
       return;
     }
-    // Assent resumes the authorization on the browser's behalf, so the 302 lands at the TPP whether or
-    // not the bank's UI forwards Assent's cookies; the resume URL is the fallback. (A follower does not
-    // resume: the first call did.)
-    const location = finished.kind === 'finished' ? await oauth.resumeOnBehalf(pending.interaction.uid) : undefined;
-    ctx.status = 302;
-    ctx.redirect(location ?? returnTo);
+    await redirectAfter(ctx, pending, finished);
   });
 
   for (const [path, methods] of Object.entries(ALLOWED)) {

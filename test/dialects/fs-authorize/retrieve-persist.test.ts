@@ -2,24 +2,28 @@
  * The WSO2-compatible retrieve/persist API for a bank's own consent UI: Basic auth, sessionDataKey
  * lifecycle (unknown, one-shot), the retrieval data, persist with and without the browser's cookies (a
  * cookie-less client following the redirects lands at the TPP),
- * a step that rejects. The "browser" here is a cookie jar over fetch.
+ * a step that rejects, every row of docs/plugins.md's step-outcome table on retrieve. The "browser" here is a cookie jar over fetch.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeKeyClient, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
 import { ALICE, CookieJar, accountsBody, exchangeCode, introspect, startFlow, type StartedFlow } from '../../support/tpp.ts';
-import { StepError, type PersistStep, type RetrievalStep } from '../../../src/steps/contracts.ts';
+import { StepError, type PersistStep, type RetrievalStep, type StepErrorCode } from '../../../src/steps/contracts.ts';
 
 const UI = 'https://bank-ui.example/consent';
 const CREDENTIALS = { username: 'bank-ui', password: 'bank-ui-password-0123' };
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 const AUTH = basic(CREDENTIALS.username, CREDENTIALS.password);
 
+/** What the risk step throws on any decision now (set by the step-outcome tests, cleared after each). */
+let persistFailure: (() => Error) | undefined;
+
 /** Rejects any approval carrying metadata.risk = "high": a bank's own rule as a step. */
 const riskStep = {
   id: 'test.risk-gate',
   priority: 500,
   run(ctx) {
+    if (persistFailure) throw persistFailure();
     if (ctx.decision.approved && ctx.metadata.risk === 'high') throw new StepError('access_denied', 'blocked by the risk engine');
   },
 } satisfies PersistStep;
@@ -33,6 +37,19 @@ const singleAccountStep = {
   },
 } satisfies RetrievalStep;
 
+/** What the failing retrieval step does now (set by the step-outcome tests, cleared after each): throw, or write a wrong shape. */
+let retrievalFailure: (() => Error) | 'wrong-shape' | undefined;
+
+/** A retrieval step that does what `retrievalFailure` says. */
+const failingRetrievalStep = {
+  id: 'test.failing-retrieval',
+  priority: 150,
+  run(ctx) {
+    if (retrievalFailure === 'wrong-shape') (ctx.data.accounts[0] as unknown as { selected: string }).selected = 'yes';
+    else if (retrievalFailure) throw retrievalFailure();
+  },
+} satisfies RetrievalStep;
+
 let server: TestServer;
 let tpp: TestClient;
 
@@ -40,7 +57,7 @@ before(async () => {
   tpp = await makeKeyClient('ui-tpp');
   server = await startTestServer(
     { clients: [tpp.config], consentPageUrl: UI, internalApi: CREDENTIALS },
-    { start: { steps: { persist: [riskStep], retrieval: [singleAccountStep] } } },
+    { start: { steps: { persist: [riskStep], retrieval: [singleAccountStep, failingRetrievalStep] } } },
   );
 });
 after(() => server.stop());
@@ -343,6 +360,120 @@ describe('retrieve / persist', () => {
     const consent = await server.assent.consents.get(flow.consentId);
     assert.equal(consent?.status, 'rejected');
     assert.equal(consent?.grantId, undefined);
+  });
+});
+
+describe('a step\'s outcome on the API (docs/plugins.md, "Errors")', () => {
+  afterEach(() => {
+    retrievalFailure = undefined;
+    persistFailure = undefined;
+  });
+
+  const fsError = async (res: Response) => {
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(body).sort(), ['code', 'description', 'message']);
+    return body;
+  };
+
+  const refusals: Array<[StepErrorCode, number, string]> = [
+    ['invalid_request', 400, 'invalid_request'],
+    ['consent_conflict', 409, 'consent_unavailable'],
+    ['temporarily_unavailable', 503, 'temporarily_unavailable'],
+  ];
+  for (const [stepCode, status, code] of refusals) {
+    test(`${stepCode}: retrieve and an approving persist answer ${status} ${code} with the description; nothing changes, the key stays usable`, async () => {
+      const flow = await startFlow(server, tpp);
+      const { key } = await toConsentUi(flow);
+      retrievalFailure = () => new StepError(stepCode, 'Sharing is paused on this account.');
+      const res = await retrieve(key);
+      assert.equal(res.status, status);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+      const body = await fsError(res);
+      assert.equal(body.code, code);
+      assert.equal(body.description, 'Sharing is paused on this account.');
+      // persist runs the retrieval steps to read the selection: the same answer
+      const persisted = await persist(key, { approval: true, accountIds: [ALICE.salary.accountId] });
+      assert.equal(persisted.status, status);
+      assert.equal((await fsError(persisted)).code, code);
+      assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'received');
+      retrievalFailure = undefined;
+      assert.equal((await retrieve(key)).status, 200, 'the key was spent');
+      const approved = await persist(key, { approval: true, accountIds: [ALICE.salary.accountId] });
+      assert.equal(approved.status, 302);
+      assert.ok(new URL(approved.headers.get('location')!).searchParams.get('code'));
+      assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'valid');
+    });
+  }
+
+  for (const [stepCode, status, code] of [...refusals, ['plain Error', 500, 'server_error'] as const]) {
+    test(`a persist step's ${stepCode}: persist answers ${status} ${code}; nothing changes, the key stays usable`, async () => {
+      const flow = await startFlow(server, tpp);
+      const { key } = await toConsentUi(flow);
+      persistFailure = () => (stepCode === 'plain Error' ? new Error('secret internal detail') : new StepError(stepCode, 'Sharing is paused on this account.'));
+      const res = await persist(key, { approval: true, accountIds: [ALICE.salary.accountId] });
+      assert.equal(res.status, status);
+      const body = await fsError(res);
+      assert.equal(body.code, code);
+      assert.equal(body.description, stepCode === 'plain Error' ? 'An unexpected error occurred' : 'Sharing is paused on this account.');
+      const consent = await server.assent.consents.get(flow.consentId);
+      assert.equal(consent?.status, 'received');
+      assert.equal(consent?.grantId, undefined);
+      persistFailure = undefined;
+      const approved = await persist(key, { approval: true, accountIds: [ALICE.salary.accountId] });
+      assert.equal(approved.status, 302, 'the key was spent');
+      assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'valid');
+    });
+  }
+
+  test('access_denied: retrieve ends the authorization: 302 to the TPP with access_denied and the description; consent rejected, SCA failed; the key is spent', async () => {
+    const flow = await startFlow(server, tpp);
+    const { key } = await toConsentUi(flow);
+    retrievalFailure = () => new StepError('access_denied', 'Sharing is blocked on this account.');
+    const res = await fetch(`${server.url}/api/fs/consent/authorize/retrieve/${key}`, { headers: { authorization: AUTH }, redirect: 'manual' });
+    assert.equal(res.status, 302);
+    const location = new URL(res.headers.get('location')!);
+    assert.equal(location.origin + location.pathname, tpp.redirectUri);
+    assert.equal(location.searchParams.get('error'), 'access_denied');
+    assert.equal(location.searchParams.get('error_description'), 'Sharing is blocked on this account.');
+    assert.equal(location.searchParams.get('state'), flow.state);
+    assert.equal(location.searchParams.get('code'), null);
+    const consent = await server.assent.consents.get(flow.consentId);
+    assert.equal(consent?.status, 'rejected');
+    assert.equal(consent?.authorisations[0]?.scaStatus, 'failed');
+    assert.equal(consent?.history.at(-1)?.reason, 'Sharing is blocked on this account.');
+    assert.equal((await retrieve(key)).status, 404);
+    assert.equal((await persist(key, { approval: true })).status, 404);
+  });
+
+  test('access_denied during an approving persist with ?authorize=false: 200, not approved, the consent rejected', async () => {
+    const flow = await startFlow(server, tpp);
+    const { key } = await toConsentUi(flow);
+    retrievalFailure = () => new StepError('access_denied', 'Sharing is blocked on this account.');
+    const res = await persist(`${key}?authorize=false`, { approval: true, accountIds: [ALICE.salary.accountId] });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { consentId: flow.consentId, approval: false, consentStatus: 'rejected' });
+    assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'rejected');
+  });
+
+  test('anything else (a plain Error, a wrong shape): 500 server_error without details, logged with the step; nothing decided', async () => {
+    for (const [name, failure, logged] of [
+      ['plain Error', () => new Error('secret internal detail'), /secret internal detail/],
+      ['wrong shape', 'wrong-shape', /retrieval step \\"test\.failing-retrieval\\" wrote an invalid data\.accounts\.0\.selected/],
+    ] as const) {
+      const flow = await startFlow(server, tpp);
+      const { key } = await toConsentUi(flow);
+      retrievalFailure = failure;
+      const from = server.logs.length;
+      const res = await retrieve(key);
+      assert.equal(res.status, 500, name);
+      const body = await fsError(res);
+      assert.equal(body.code, 'server_error', name);
+      assert.doesNotMatch(JSON.stringify(body), /secret|test\.failing-retrieval/, name);
+      assert.ok(server.logs.slice(from).some((l) => logged.test(l)), `${name}: not logged`);
+      assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'received', name);
+      retrievalFailure = undefined;
+      assert.equal((await retrieve(key)).status, 200, `${name}: the key was spent`);
+    }
   });
 });
 
