@@ -270,8 +270,41 @@ describe("the server's own pages", () => {
     assert.equal(bg.status, 404);
     assert.match(bg.headers.get('content-type') ?? '', /json/);
     assert.ok(Array.isArray(((await bg.json()) as { tppMessages?: unknown }).tppMessages));
-    const oauth = await fetch(`${server.issuer}/no-such-endpoint`, { headers: { accept: 'text/html' } });
-    assert.equal(oauth.status, 404);
-    assert.doesNotMatch(oauth.headers.get('content-type') ?? '', /html/);
+  });
+
+  test('an unknown path under the OAuth mount: the branded 404 page for the browser, OAuth\'s JSON error for others', async () => {
+    const { context, page } = await newContext(browser, tpp);
+    try {
+      for (const path of ['/no-such-endpoint', '/token']) {
+        const res = await page.goto(`${server.issuer}${path}?ui_locales=pt-BR`);
+        assert.equal(res?.status(), 404, path);
+        assert.match(res?.headers()['content-type'] ?? '', /text\/html/, path);
+        await page.getByRole('heading', { level: 1, name: 'Página não encontrada' }).waitFor();
+        assert.equal(await page.getByRole('link', { name: 'Ir para a página inicial' }).getAttribute('href'), '/');
+      }
+    } finally {
+      await context.close();
+    }
+    const cases: Array<[string, RequestInit]> = [
+      ['/no-such-endpoint', { headers: { accept: 'application/json' } }],
+      ['/no-such-endpoint', {}],
+      ['/token', { headers: { accept: 'application/json' } }], // the token endpoint takes POST only
+      ['/no-such-endpoint', { method: 'POST', headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=b' }],
+      ['/.well-known/nothing', { headers: { accept: 'text/html' } }],
+    ];
+    for (const [path, init] of cases) {
+      const res = await fetch(`${server.issuer}${path}`, init);
+      const what = `${init.method ?? 'GET'} ${path} (${JSON.stringify(init.headers ?? {})})`;
+      assert.equal(res.status, 404, what);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/, what);
+      assert.equal(res.headers.get('cache-control'), 'no-store', what);
+      const body = (await res.json()) as { error?: string; error_description?: string };
+      assert.equal(body.error, 'invalid_request', what);
+      assert.match(body.error_description ?? '', /^unrecognized route or not allowed method/, what);
+    }
+    // what oidc-provider serves is untouched
+    const discovery = await fetch(`${server.issuer}/.well-known/openid-configuration`, { headers: { accept: 'text/html' } });
+    assert.equal(discovery.status, 200);
+    assert.equal(((await discovery.json()) as { issuer: string }).issuer, server.issuer);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Composes the Koa app: request id + logging, error fallback, health, the server's own pages (`/`, the
- * browsers' 404), static assets, the mounted
- * oidc-provider, then the routers (API dialects, the browser journey, the demo TPP when enabled).
+ * Composes the Koa app: request id + logging, error fallback, health, OAuth's JSON 404 under the issuer's
+ * mount path, the server's own pages (`/`, the browsers' 404), static assets, the mounted oidc-provider,
+ * then the routers (API dialects, the browser journey, the demo TPP when enabled).
  */
 import { join } from 'node:path';
 import Koa from 'koa';
@@ -20,6 +20,7 @@ import { contentSecurityPolicy } from './http/content-security-policy.ts';
 import { httpsOnly } from './http/https-only.ts';
 import { customerPages } from './http/customer-pages.ts';
 import { issuerMountPath } from './oidc/provider.ts';
+import { oauthUnknownEndpoints } from './oidc/unknown-endpoints.ts';
 import { isClientAbort } from './http/client-abort.ts';
 import { serverPages } from './http/pages.ts';
 import type { Views } from './interaction/views.ts';
@@ -55,6 +56,7 @@ export function composeApp({ config, log, stores, provider, routers, cookieKeys,
   app.use(health(stores));
   app.use(httpsOnly(config.issuer));
   if (views) app.use(customerPages(views, log));
+  app.use(oauthUnknownEndpoints(issuerMountPath(config)));
   if (views) app.use(serverPages({ views, demo: config.mode === 'demo', issuer: config.issuer }));
   app.use(mount('/static', serve(PUBLIC_DIR, { maxage: 3_600_000, gzip: false, brotli: false })));
   app.use(mount(issuerMountPath(config) || '/', provider));

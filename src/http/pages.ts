@@ -1,9 +1,10 @@
 /**
  * The server's own pages for browsers: `/` says what this server is (with the demo's links in demo
  * mode), and a path nothing answered gets a branded 404 page — only for a browser asking for HTML
- * (Accept: text/html) with GET/HEAD. API clients keep their dialect's JSON errors: every API router
- * answers unknown paths under its prefix itself, paths under the API prefixes and the issuer's mount path
- * never get a page, and other requests keep Koa's plain 404.
+ * (Accept: text/html) with GET/HEAD, under the issuer's mount path (`/connect`) too. API clients keep
+ * their dialect's JSON errors: every API router answers unknown paths under its prefix itself, paths
+ * under the API prefixes never get a page, the issuer's mount path answers others in OAuth's format
+ * (../oidc/unknown-endpoints.ts), and other requests keep Koa's plain 404.
  */
 import type { Middleware } from 'koa';
 import { negotiateLocale } from '../interaction/i18n.ts';
@@ -25,7 +26,7 @@ const API_PREFIXES = ['/api/', '/psd2/', '/open-banking/', '/backoffice/', '/.we
 export function serverPages({ views, demo, issuer }: ServerPagesOptions): Middleware {
   const discovery = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   const oauthPath = new URL(issuer).pathname.replace(/\/+$/, '');
-  const isApi = (path: string) => API_PREFIXES.some((p) => path.startsWith(p)) || (oauthPath !== '' && (path === oauthPath || path.startsWith(`${oauthPath}/`)));
+  const isApi = (path: string) => API_PREFIXES.some((p) => path.startsWith(p) || (oauthPath !== '' && path.startsWith(`${oauthPath}${p}`)));
   return async (ctx, next) => {
     const page = (ctx.method === 'GET' || ctx.method === 'HEAD') && wantsPage(ctx.get('accept'));
     const locale = () =>
