@@ -62,6 +62,7 @@ export const BO_ERRORS = {
     detail: 'the request body must be application/json (UTF-8)',
   },
   internal: { status: 500, code: 'INTERNAL_ERROR', title: 'Internal error', detail: 'an unexpected error occurred' },
+  notImplemented: { status: 501, code: 'NOT_IMPLEMENTED', title: 'Not implemented', detail: 'this operation of the spec is not served by this server' },
 } as const satisfies Record<string, Entry>;
 
 export type BoErrorName = keyof typeof BO_ERRORS;

@@ -17,10 +17,16 @@
  *   createdOnBegin, createdOnEnd (inclusive)   consentTermPeriod=-1 (indefinite consents; not with createdOn…)
  *   status | statusList, type | typeList (DATA_SHARING, PAYMENT, ENROLLMENT), paymentType=PIX
  *   orgName (≥ 3 characters, the TPP's name), searchKey | searchKeys (no consent has search keys here:
- *   the search-keys operations are not served, so these match nothing), orderType ASC | DESC | OPF
- *   (default DESC), page (1-based), page-size (default 25, at most 1000).
- * Not supported (400, said so): consentTermPeriod other than -1, modalityType / modalityTypeList (payment
- * modalities are not searchable here).
+ *   see below, so these match nothing), orderType ASC | DESC | OPF (default DESC), page (1-based),
+ *   page-size (default 25, at most 1000).
+ * Not supported (400, said so; a value outside the spec's is the usual 400 first):
+ *   consentTermPeriod other than -1: a consent's term in months (expiry − creation) is no stored field,
+ *     and the stores cannot compare two fields of a document in a query (FerretDB has no $expr
+ *     comparisons), so it cannot be searched without a scan;
+ *   modalityType / modalityTypeList (IMMEDIATE, SCHEDULED, SWEEPING): whether a PIX payment is
+ *     scheduled lives only in the consent's encrypted details, so modalities are not searchable.
+ * The search-keys operations (…/consents/v1/consents/{consentId}/search-keys and …/search-key/{searchKey},
+ * GET / POST / DELETE) are answered 501 NOT_IMPLEMENTED after authentication: Assent keeps no search keys.
  */
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
@@ -100,6 +106,16 @@ function words<T extends string>(allowed: readonly string[], meaning: Readonly<R
   };
 }
 
+/** the spec's ModalityPaymentEnum: checked, then refused (not searchable here; see the header) */
+const MODALITIES = ['IMMEDIATE', 'SCHEDULED', 'SWEEPING'];
+function modality(single: boolean) {
+  return (v: string): Parsed<never> => {
+    const items = single ? [v] : v.split(',').map((s) => s.trim());
+    if (!items.every((m) => MODALITIES.includes(m))) return fail(`must be ${single ? 'one' : 'a comma-separated list'} of ${MODALITIES.join(', ')}`);
+    return fail('payment modalities are not searchable on this server');
+  };
+}
+
 const ownerSchema = z.array(z.strictObject({ key: z.enum(['cpf', 'cnpj']), value: z.string() })).min(1).max(2);
 function consentOwner(v: string): Parsed<string[]> {
   let json: unknown;
@@ -129,9 +145,15 @@ const listSchema = z.strictObject({
   cnpj: param(cnpj).optional(),
   createdOnBegin: param(dateTime('from')).optional(),
   createdOnEnd: param(dateTime('to')).optional(),
-  consentTermPeriod: param((v): Parsed<-1> => (v === '-1' ? ok(-1) : /^\d{1,4}$/.test(v) ? fail('only -1 (indefinite consents) is supported') : fail('must be an integer number of months, or -1'))).optional(),
-  modalityType: param((): Parsed<never> => fail('payment modalities are not searchable on this server')).optional(),
-  modalityTypeList: param((): Parsed<never> => fail('payment modalities are not searchable on this server')).optional(),
+  consentTermPeriod: param((v): Parsed<-1> =>
+    v === '-1'
+      ? ok(-1)
+      : /^\d{1,4}$/.test(v)
+        ? fail('only -1 (indefinite consents) is supported: a term in months is not searchable on this server')
+        : fail('must be an integer number of months, or -1'),
+  ).optional(),
+  modalityType: param(modality(true)).optional(),
+  modalityTypeList: param(modality(false)).optional(),
   orderType: z.enum(['ASC', 'DESC', 'OPF'], { error: 'must be ASC, DESC or OPF' }).optional(),
   searchKey: param((v) => (v.length > 0 && v.length <= 256 ? ok(v) : fail('must be 1 to 256 characters'))).optional(),
   searchKeys: param((v) => (v.length > 0 && v.length <= 512 ? ok(v.split(',')) : fail('must be a comma-separated list'))).optional(),
@@ -232,6 +254,12 @@ export function opusRouter(deps: OpusDeps): Router {
   router.all('/v1/consents/:consentId', errors, methodNotAllowed(['GET', 'PATCH']));
   router.patch('/consents/v1/consents/:consentId', ...revoke, revokeDataSharing);
   router.all('/consents/v1/consents/:consentId', errors, methodNotAllowed(['PATCH']));
+  for (const path of ['/consents/v1/consents/:consentId/search-keys', '/consents/v1/consents/:consentId/search-key/:searchKey']) {
+    router.get(path, ...read, searchKeysNotServed);
+    router.post(path, ...read, searchKeysNotServed);
+    router.delete(path, ...read, searchKeysNotServed);
+    router.all(path, errors, methodNotAllowed(['GET', 'POST', 'DELETE']));
+  }
   router.get('/consents/v2/active', ...read, listActive);
   router.all('/consents/v2/active', errors, methodNotAllowed(['GET']));
   router.all('/{*rest}', errors, () => {
@@ -353,6 +381,11 @@ function consentIdOf(ctx: Context): string {
   if (!consentIdSchema.safeParse(id).success) throw new ConsentNotFound('(malformed)');
   return id;
 }
+
+/** The search-keys operations: Assent keeps no search keys on its consents (see the header). */
+const searchKeysNotServed: Middleware = async () => {
+  throw new BackofficeError('notImplemented', 'search keys are not kept on this server: the search-keys operations are not served, and searchKey / searchKeys match no consent');
+};
 
 function respond(ctx: Context, body: unknown): void {
   ctx.set('Cache-Control', 'no-store');

@@ -168,6 +168,9 @@ describe('GET /open-banking/oob-consents/v1/consents', () => {
     ['consentTermPeriod with createdOnBegin', 'consentTermPeriod=-1&createdOnBegin=2026-01-01T00:00:00Z'],
     ['consentTermPeriod in months', 'consentTermPeriod=12'],
     ['modalityType', 'modalityType=IMMEDIATE'],
+    ['modalityType outside the spec\'s enum', 'modalityType=INSTANT'],
+    ['modalityTypeList', 'modalityTypeList=IMMEDIATE,SCHEDULED'],
+    ['consentTermPeriod not a number', 'consentTermPeriod=twelve'],
     ['orgName shorter than 3', 'orgName=ab'],
     ['unknown status', 'status=valid'],
     ['unknown parameter', 'nope=1'],
@@ -181,6 +184,21 @@ describe('GET /open-banking/oob-consents/v1/consents', () => {
       assert.ok(res.body.errors.length > 0 && res.body.errors.every((e: { code: string; detail: string }) => e.code && e.detail));
     });
   }
+
+  test('the unsupported filters say why, after checking the value against the spec', async () => {
+    const detail = async (query: string) => {
+      const res = await opus('GET', `/v1/consents?${query}`, { token: reader });
+      assertError(res, 400, 'INVALID_PARAMETER');
+      return (res.body.errors as Array<{ detail: string }>).map((e) => e.detail).join(' | ');
+    };
+    assert.match(await detail('consentTermPeriod=6'), /^consentTermPeriod: only -1 \(indefinite consents\) is supported: a term in months is not searchable/);
+    assert.match(await detail('consentTermPeriod=6.5'), /^consentTermPeriod: must be an integer number of months, or -1/);
+    for (const query of ['modalityType=SCHEDULED', 'modalityType=SWEEPING', 'modalityTypeList=IMMEDIATE, SCHEDULED']) {
+      assert.match(await detail(query), /^modalityType(List)?: payment modalities are not searchable on this server/, query);
+    }
+    assert.match(await detail('modalityType=VRP'), /^modalityType: must be one of IMMEDIATE, SCHEDULED, SWEEPING/);
+    assert.match(await detail('modalityTypeList=IMMEDIATE,AUTOMATIC'), /^modalityTypeList: must be a comma-separated list of IMMEDIATE, SCHEDULED, SWEEPING/);
+  });
 
   test('auth: no token 401, a TPP\'s token 403, the revoke-only client 403', async () => {
     assertError(await opus('GET', '/v1/consents'), 401, 'UNAUTHORIZED');
@@ -291,6 +309,31 @@ describe('revocation PATCHes', () => {
     assertError(await opus('PATCH', `/consents/v1/consents/${uuid(seeded.brA!)}`, { token: reader, json: rej }), 403, 'INSUFFICIENT_SCOPE');
     assert.equal((await server.assent.stores.consents.findById(seeded.brA!.id))?.status, 'AUTHORISED');
     assert.equal((await server.assent.stores.consents.findById(awaiting.id))?.status, 'AWAITING_AUTHORISATION');
+  });
+});
+
+describe('the search-keys operations', () => {
+  test('every one answers 501 NOT_IMPLEMENTED (ErrorResponse) after authentication: no search keys are kept; PUT is 405', async () => {
+    const id = uuid(seeded.brA!);
+    const operations: Array<[string, string]> = [
+      ['POST', `/consents/v1/consents/${id}/search-keys`],
+      ['GET', `/consents/v1/consents/${id}/search-keys?searchKeys=abc,def`],
+      ['DELETE', `/consents/v1/consents/${id}/search-keys?searchKeys=abc`],
+      ['POST', `/consents/v1/consents/${id}/search-key/abc`],
+      ['GET', `/consents/v1/consents/${id}/search-key/abc`],
+      ['DELETE', `/consents/v1/consents/${id}/search-key/abc`],
+    ];
+    for (const [method, path] of operations) {
+      assertError(await opus(method, path), 401, 'UNAUTHORIZED');
+      const res = await opus(method, path, { token: reader, ...(method === 'POST' && path.endsWith('search-keys') ? { json: ['abc'] } : {}) });
+      assertError(res, 501, 'NOT_IMPLEMENTED');
+      assert.match(res.body.errors[0].detail, /search keys are not kept on this server/, `${method} ${path}`);
+    }
+    const put = await fetch(`${server.origin}${P}/consents/v1/consents/${id}/search-key/abc`, { method: 'PUT', headers: { authorization: `Bearer ${reader}` } });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get('allow'), 'GET, POST, DELETE, HEAD');
+    // and nothing was attached: searchKey still matches no consent
+    assert.deepEqual(ids(await opus('GET', '/v1/consents?searchKey=abc', { token: reader })), []);
   });
 });
 
