@@ -273,7 +273,9 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
-    server.keepAliveTimeout = 5_000;
+    // longer than the idle timeout of clients and load balancers (60 s is common): the server never closes a
+    // kept-alive connection just as a client reuses it (that race answers the client ECONNRESET)
+    server.keepAliveTimeout = 65_000;
     // the backstop for a stalled request anywhere (the Berlin Group reader answers its own 408 first)
     server.requestTimeout = config.bodyTimeoutMs + 5_000;
     await new Promise<void>((resolve, reject) => {

@@ -110,7 +110,7 @@ describe('the process', () => {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      await waitForPort(port, 20_000);
+      await waitForPort(port, 90_000); // a bound for a loaded machine, not a timing assertion
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(health.status, 200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);

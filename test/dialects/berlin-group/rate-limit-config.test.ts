@@ -39,6 +39,7 @@ async function listen(input: AssentConfigInput): Promise<{ server: Server; url: 
   const router = berlinGroupRouter({ consents, oauth, config, log: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })) });
   app.use(router.routes()).use(router.allowedMethods());
   const server = createServer(app.callback());
+  server.keepAliveTimeout = 65_000; // never close a connection fetch is about to reuse (ECONNRESET under load)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${BASE}` };
 }

@@ -46,6 +46,7 @@ async function listen(deps: Partial<BerlinGroupDeps> & Pick<BerlinGroupDeps, 'co
   const router = berlinGroupRouter({ oauth: fakeOAuth(), config, log, ...deps });
   app.use(router.routes()).use(router.allowedMethods());
   const server = createServer(app.callback());
+  server.keepAliveTimeout = 65_000; // never close a connection fetch is about to reuse (ECONNRESET under load)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${BASE}` };
 }
