@@ -4,6 +4,9 @@
  * customer in and approves at once). Store: `memory` (the embedded adapters) or `redis` (Redis, plus
  * MongoDB-wire for Assent's consents when MONGODB_URI is set). Prints `READY <origin> <json>`.
  *
+ * An `assent` target also reads commands on stdin: `SEED <count> <deadline epoch ms>` stores that many
+ * more consents of other TPPs (./seed-consents.ts) and answers `SEEDED <stored> <ms>` on stdout.
+ *
  *   node bench/servers/flow-targets.ts assent|bare memory|redis
  */
 import { createServer } from 'node:http';
@@ -19,6 +22,9 @@ import { memoryAdapterClass } from '../../src/storage/memory/oidc-adapter.ts';
 import { redisAdapterClass } from '../../src/storage/redis/oidc-adapter.ts';
 import { freePort } from '../../test/support/services.ts';
 import { FLOW_CLIENT } from './client.ts';
+import { generateKeyRingConfig } from '../../src/crypto/key-ring.ts';
+import { dataProtection } from '../../src/storage/mongo/protection.ts';
+import { seedConsents } from './seed-consents.ts';
 
 
 const [kind, store] = process.argv.slice(2);
@@ -38,6 +44,8 @@ const overrides: AssentConfigInput = {
   // the benchmark is one TPP at full speed: no creation limit, no eviction during a run
   consent: { sweepIntervalSeconds: 0, createRateLimit: { limit: 10_000_000, windowSeconds: 60 } },
   embedded: { maxConsents: 10_000_000 },
+  // a key ring of this process's own, so the seeded consents are encrypted with the keys the instance uses
+  keys: { dataKeys: JSON.stringify(generateKeyRingConfig('bench')) },
   ...(store === 'redis' ? { redis: { url: process.env.REDIS_URL!, prefix } } : {}),
   ...(store === 'redis' && process.env.MONGODB_URI ? { mongodb: { uri: process.env.MONGODB_URI, database: `bench_flow_${port}` } } : {}),
 };
@@ -46,6 +54,25 @@ const config = loadConfig({ env: {}, overrides });
 if (kind === 'assent') {
   const assent = await startAssent(config, createLogger('warn'));
   process.stdout.write(`READY ${assent.url} ${JSON.stringify({ issuer: config.issuer })}\n`);
+  const seedTarget = {
+    repository: assent.stores.consents,
+    ...(assent.stores.db ? { mongo: { db: assent.stores.db, protector: dataProtection(config).protector } } : {}),
+  };
+  let commands = '';
+  process.stdin.on('data', (chunk: Buffer) => {
+    commands += chunk.toString();
+    let newline: number;
+    while ((newline = commands.indexOf('\n')) >= 0) {
+      const [verb, count, deadline] = commands.slice(0, newline).trim().split(' ');
+      commands = commands.slice(newline + 1);
+      if (verb !== 'SEED') continue;
+      const t0 = performance.now();
+      void seedConsents(seedTarget, Number(count), Number(deadline)).then(
+        (stored) => process.stdout.write(`SEEDED ${stored} ${Math.round(performance.now() - t0)}\n`),
+        (err: Error) => process.stdout.write(`SEEDED 0 ${Math.round(performance.now() - t0)} ${err.message.replaceAll('\n', ' ')}\n`),
+      );
+    }
+  });
   process.on('SIGTERM', () => {
     const db = assent.stores.db;
     void (db ? db.dropDatabase().catch(() => undefined) : Promise.resolve()).then(() => assent.close()).then(() => process.exit(0));
