@@ -139,6 +139,13 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       consentCheck: consentBinding(consents, undefined, { requestOptions }),
       rar: richAuthorizationRequests({ requestOptions, findByGrantId: (grantId) => consents.findByGrantId(grantId) }),
       replay: stores.replay,
+      // on the token endpoint's error path only: the success path reads no consent store
+      onReplayRevokedGrant: (grantId) => {
+        consents.endForRevokedGrant(grantId).then(
+          (ended) => ended && log.warn({ consentId: ended.id, status: ended.status }, 'consent ended: its grant was revoked for a replayed code or refresh token'),
+          (err: unknown) => log.error({ err: { message: (err as Error).message } }, 'a consent whose grant was revoked for a replay could not be ended'),
+        );
+      },
       renderError: async (ctx, out, error) => {
         const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
         ctx.type = 'html';

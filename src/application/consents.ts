@@ -28,7 +28,7 @@ import {
   transition,
   type NewConsent,
 } from '../consent/state.ts';
-import { isActive } from '../consent/regimes/index.ts';
+import { isActive, regimeOf } from '../consent/regimes/index.ts';
 import { currentRequest } from '../http/request-context.ts';
 import type { ConsentFence } from '../storage/consent-fence.ts';
 
@@ -131,6 +131,25 @@ export class ConsentService {
    * The write methods below take the consent the caller has just read (through get / getOwned, so expiry
    * is applied): it is the first attempt's input, and a stale one only costs a retry.
    */
+
+  /**
+   * The token endpoint revoked this grant because its code or refresh token was presented again (a
+   * replay, a lost race, or a retry after an exchange that failed once the code was consumed): the TPP
+   * can hold no usable token for the consent any more, so an active consent is ended by the bank
+   * (Berlin Group revokedByPsu, actor ASPSP; Open Finance Brasil data sharing REJECTED, ASPSP
+   * INTERNAL_SECURITY_REASON; a payment consent REJECTED with its regime's code)
+   * with the reason in its history. Null when no consent has this grant or it is not active.
+   */
+  async endForRevokedGrant(grantId: string): Promise<Consent | null> {
+    const consent = await this.#repo.findByGrantId(grantId);
+    if (!consent || !isActive(consent.status)) return null;
+    return this.revokeByPsu(consent, {
+      actor: 'ASPSP',
+      reason: 'authorization never completed: its code or refresh token was presented again and its tokens were revoked',
+      // the Open Finance Brasil data-sharing code; other regimes record their own default
+      ...(regimeOf(consent.type).id === 'br-data-sharing' ? { rejection: { rejectedBy: 'ASPSP' as const, reason: { code: 'INTERNAL_SECURITY_REASON' } } } : {}),
+    });
+  }
 
   /** TPP DELETE (the regime says where it leads: Berlin Group valid → terminatedByTpp, received → rejected); an ended consent stays as it is. */
   async terminateByTpp(consent: Consent, clientId: string): Promise<Consent> {

@@ -56,6 +56,12 @@ export interface ProviderOptions {
   rar?: Record<string, unknown>;
   /** renders the HTML error page for browser-facing OAuth errors */
   renderError?: Configuration['renderError'];
+  /**
+   * called (not awaited) when the token endpoint revoked a grant because its code or refresh token was
+   * presented again (a replay, a lost race, or a retry after an exchange that failed once the code was
+   * consumed): no token of that grant is usable any more, so its consent must not stay active
+   */
+  onReplayRevokedGrant?: (grantId: string) => void;
 }
 
 /** The audience of every API access token: the server's own origin. */
@@ -133,7 +139,7 @@ export function createProvider(options: ProviderOptions): Provider {
 
   const configuration: Configuration = {
     // (cast: the library's types declare consume() as returning nothing; ours answers a boolean it ignores)
-    adapter: singleUseAdapter(options.adapter) as unknown as Configuration['adapter'],
+    adapter: singleUseAdapter(options.adapter, options.onReplayRevokedGrant) as unknown as Configuration['adapter'],
     clients: config.clients.map((c) => clientMetadata(c, config.profile)) as unknown as Configuration['clients'],
     jwks: options.jwks as Configuration['jwks'],
     cookies: {
@@ -284,6 +290,14 @@ export function createProvider(options: ProviderOptions): Provider {
   const grantPayload = [...provider.Grant.IN_PAYLOAD, GRANT_CONSENT_ID];
   Object.defineProperty(provider.Grant, 'IN_PAYLOAD', { get: () => grantPayload, configurable: true });
 
+  // oidc-provider revokes the grant when a consumed code or a used refresh token comes back (its helper
+  // emits grant.revoked); the revocation endpoint and end_session revoke at the client's request instead
+  if (options.onReplayRevokedGrant) {
+    const onReplay = options.onReplayRevokedGrant;
+    provider.on('grant.revoked', (ctx, grantId) => {
+      if (ctx.oidc.route === 'token') onReplay(grantId);
+    });
+  }
   provider.on('server_error', (_ctx, err) => log.error({ err: { message: err.message, name: err.name } }, 'oidc server_error'));
   provider.on('grant.error', (_ctx, err) => log.warn({ error: (err as { error?: string }).error ?? err.name }, 'token endpoint error'));
   return provider;

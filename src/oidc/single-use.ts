@@ -31,7 +31,8 @@ export const EXPIRED_TOKEN_GRACE_SECONDS = 3600;
 const KEPT_AFTER_EXPIRY = new Set(['AccessToken', 'ClientCredentials']);
 
 /** `Adapter` with consume() throwing the OAuth error when another call consumed the item first. */
-export function singleUseAdapter(Adapter: OidcAdapterClass): OidcAdapterClass {
+/** `onRevoked`: told the grant a lost race revoked (see ProviderOptions.onReplayRevokedGrant) */
+export function singleUseAdapter(Adapter: OidcAdapterClass, onRevoked?: (grantId: string) => void): OidcAdapterClass {
   return class SingleUseAdapter implements OidcAdapter {
     readonly #inner: OidcAdapter;
     readonly #modelName: string;
@@ -64,6 +65,7 @@ export function singleUseAdapter(Adapter: OidcAdapterClass): OidcAdapterClass {
         if (typeof grantId === 'string') {
           // every grant-bound kind goes with one call (storage contract), then the grant itself
           await Promise.all([this.#inner.revokeByGrantId(grantId), new Adapter('Grant').destroy(grantId)]);
+          onRevoked?.(grantId);
         }
       }
       throw this.#lostRace();
