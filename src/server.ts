@@ -130,6 +130,24 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       'approval steps loaded',
     );
     const views = createViews(config.viewsDir ? [resolve(config.viewsDir), VIEWS_DIR] : VIEWS_DIR);
+    // An authorization that can never complete must not leave its consent active (README, "A consent
+    // whose authorization never completed"); only on error paths, never on the way to a token.
+    const UNDELIVERED = 'authorization never completed: the approval could not be handed back to the TPP';
+    // The failure is often a store outage (Redis holds the consent fence every write takes): tried again
+    // for about half a minute, in the background.
+    const endUnfinished = async (grantId: string, reason: string): Promise<void> => {
+      for (const delayMs of [0, 250, 500, 1_000, 2_000, 4_000, 8_000, 16_000]) {
+        if (delayMs) await new Promise((r) => setTimeout(r, delayMs).unref());
+        try {
+          const ended = await consents.endForRevokedGrant(grantId, reason);
+          if (ended) log.warn({ consentId: ended.id, status: ended.status, reason }, 'consent ended: its authorization never completed');
+          return;
+        } catch (err) {
+          log.warn({ err: { message: (err as Error).message }, reason }, 'a consent whose authorization never completed could not be ended yet');
+        }
+      }
+      log.error({ reason }, 'a consent whose authorization never completed could not be ended');
+    };
     const provider = createProvider({
       config,
       adapter: stores.oidcAdapter,
@@ -140,12 +158,8 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       rar: richAuthorizationRequests({ requestOptions, findByGrantId: (grantId) => consents.findByGrantId(grantId) }),
       replay: stores.replay,
       // on the token endpoint's error path only: the success path reads no consent store
-      onReplayRevokedGrant: (grantId) => {
-        consents.endForRevokedGrant(grantId).then(
-          (ended) => ended && log.warn({ consentId: ended.id, status: ended.status }, 'consent ended: its grant was revoked for a replayed code or refresh token'),
-          (err: unknown) => log.error({ err: { message: (err as Error).message } }, 'a consent whose grant was revoked for a replay could not be ended'),
-        );
-      },
+      onReplayRevokedGrant: (grantId) => void endUnfinished(grantId, 'authorization never completed: its code or refresh token was presented again and its tokens were revoked'),
+      onUndeliveredGrant: (grantId) => void endUnfinished(grantId, UNDELIVERED),
       renderError: async (ctx, out, error) => {
         const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
         ctx.type = 'html';
@@ -191,7 +205,14 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
     const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access, fence: stores.fence }, { timeZone: config.consent.bankTimeZone });
     const sign = await consentSigner(jwks, config.issuer);
-    const decisions = new DecisionGate(stores.decisionClaims, oauth);
+    const decisions = new DecisionGate(stores.decisionClaims, oauth, {
+      undelivered: async (result) => {
+        const grantId = (result as { consent?: { grantId?: unknown } }).consent?.grantId;
+        if (typeof grantId !== 'string') return;
+        void endUnfinished(grantId, UNDELIVERED);
+        await oauth.revokeGrant(grantId).catch(() => undefined);
+      },
+    });
 
     // Open Finance Brasil signed messages: TPPs' verified against their registered keys, ours signed with
     // the PS256 key the provider publishes at /jwks

@@ -138,14 +138,15 @@ export class ConsentService {
    * can hold no usable token for the consent any more, so an active consent is ended by the bank
    * (Berlin Group revokedByPsu, actor ASPSP; Open Finance Brasil data sharing REJECTED, ASPSP
    * INTERNAL_SECURITY_REASON; a payment consent REJECTED with its regime's code)
-   * with the reason in its history. Null when no consent has this grant or it is not active.
+   * with the reason in its history. Null when no consent has this grant or it is not active. Also used,
+   * with its own `reason`, when an approval never reached the TPP (the grant's code was never delivered).
    */
-  async endForRevokedGrant(grantId: string): Promise<Consent | null> {
+  async endForRevokedGrant(grantId: string, reason = 'authorization never completed: its code or refresh token was presented again and its tokens were revoked'): Promise<Consent | null> {
     const consent = await this.#repo.findByGrantId(grantId);
     if (!consent || !isActive(consent.status)) return null;
     return this.revokeByPsu(consent, {
       actor: 'ASPSP',
-      reason: 'authorization never completed: its code or refresh token was presented again and its tokens were revoked',
+      reason,
       // the Open Finance Brasil data-sharing code; other regimes record their own default
       ...(regimeOf(consent.type).id === 'br-data-sharing' ? { rejection: { rejectedBy: 'ASPSP' as const, reason: { code: 'INTERNAL_SECURITY_REASON' } } } : {}),
     });

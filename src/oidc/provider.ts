@@ -62,6 +62,12 @@ export interface ProviderOptions {
    * consumed): no token of that grant is usable any more, so its consent must not stay active
    */
   onReplayRevokedGrant?: (grantId: string) => void;
+  /**
+   * called (not awaited) when resuming an authorization failed after the interaction had been decided
+   * with a grant (e.g. the code could not be saved): the interaction is gone, so no code for that grant
+   * will ever reach the TPP
+   */
+  onUndeliveredGrant?: (grantId: string) => void;
 }
 
 /** The audience of every API access token: the server's own origin. */
@@ -297,6 +303,15 @@ export function createProvider(options: ProviderOptions): Provider {
     provider.on('grant.revoked', (ctx, grantId) => {
       if (ctx.oidc.route === 'token') onReplay(grantId);
     });
+  }
+  if (options.onUndeliveredGrant) {
+    const onUndelivered = options.onUndeliveredGrant;
+    const resumeFailed = (ctx: KoaContextWithOIDC) => {
+      const grantId = ctx.oidc?.route === 'resume' ? (ctx.oidc.result as { consent?: { grantId?: unknown } } | undefined)?.consent?.grantId : undefined;
+      if (typeof grantId === 'string') onUndelivered(grantId);
+    };
+    provider.on('authorization.error', resumeFailed);
+    provider.on('server_error', resumeFailed);
   }
   provider.on('server_error', (_ctx, err) => log.error({ err: { message: err.message, name: err.name } }, 'oidc server_error'));
   provider.on('grant.error', (_ctx, err) => log.warn({ error: (err as { error?: string }).error ?? err.name }, 'token endpoint error'));

@@ -30,6 +30,11 @@ export interface DecisionGateOptions {
   waitMs?: number;
   /** how often it looks. Default 50 ms. */
   pollMs?: number;
+  /**
+   * `decide` returned `result` but handing it to oidc-provider failed (a store outage): whatever the
+   * persist steps stored for it (an approved consent) will never reach the TPP and must be undone
+   */
+  undelivered?: (result: InteractionResults) => Promise<void>;
 }
 
 export class DecisionGate {
@@ -37,8 +42,10 @@ export class DecisionGate {
   readonly #oauth: Finisher;
   readonly #waitMs: number;
   readonly #pollMs: number;
+  readonly #undelivered: DecisionGateOptions['undelivered'];
 
-  constructor(claims: DecisionClaims, oauth: Finisher, { waitMs = 5_000, pollMs = 50 }: DecisionGateOptions = {}) {
+  constructor(claims: DecisionClaims, oauth: Finisher, { waitMs = 5_000, pollMs = 50, undelivered }: DecisionGateOptions = {}) {
+    this.#undelivered = undelivered;
     this.#claims = claims;
     this.#oauth = oauth;
     this.#waitMs = waitMs;
@@ -51,7 +58,15 @@ export class DecisionGate {
    * the customer may correct the form, or retry after an outage) and the error is rethrown.
    */
   async finish(interaction: { uid: string; exp: number }, decide: () => Promise<InteractionResults>): Promise<FinishOutcome> {
-    return this.end(interaction, async () => this.#oauth.finishInteraction(interaction.uid, await decide()));
+    return this.end(interaction, async () => {
+      const result = await decide();
+      try {
+        return await this.#oauth.finishInteraction(interaction.uid, result);
+      } catch (err) {
+        await this.#undelivered?.(result).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /**

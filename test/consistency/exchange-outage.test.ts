@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startRedis, type RunningService } from '../support/services.ts';
 import { makeSecretClient, startTestServer, type TestServer } from '../support/assent.ts';
-import { bg, decideWithoutBrowser, exchangeCode, introspect, startFlow } from '../support/tpp.ts';
+import { bg, decideWithoutBrowser, exchangeCode, followRedirects, introspect, openConsentPage, startFlow, submitDecision } from '../support/tpp.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'assent-exchange-outage-'));
 const tpp = makeSecretClient('tpp-exchange-outage');
@@ -29,9 +29,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** stops Redis the next time oidc-provider saves an access token, after the code was consumed */
-function stopRedisAtTokenSave(): () => void {
-  const adapter = (server.assent.provider.AccessToken as unknown as { adapter: { upsert: (...a: unknown[]) => Promise<void> } }).adapter;
+/** stops Redis the next time oidc-provider saves a `model` (AccessToken: after the code was consumed) */
+function stopRedisAtSave(model: 'AccessToken' | 'Interaction' | 'AuthorizationCode' = 'AccessToken'): () => void {
+  const adapter = (server.assent.provider[model] as unknown as { adapter: { upsert: (...a: unknown[]) => Promise<void> } }).adapter;
   const upsert = adapter.upsert;
   adapter.upsert = async (...args: unknown[]) => {
     adapter.upsert = upsert;
@@ -60,7 +60,7 @@ test('Redis stopping after the code was consumed: 503 temporarily_unavailable, t
   assert.ok(code);
   assert.equal((await bg(server, flow.ccToken, 'GET', `/consents/${flow.consentId}/status`)).body.consentStatus, 'valid');
 
-  const resume = stopRedisAtTokenSave();
+  const resume = stopRedisAtSave('AccessToken');
   let failed;
   try {
     failed = await exchangeCode(server, tpp, code, flow.verifier);
@@ -88,3 +88,26 @@ test('Redis stopping after the code was consumed: 503 temporarily_unavailable, t
     assert.match(String(stored?.history.at(-1)?.reason), /authorization never completed/);
   }
 });
+
+for (const [model, when] of [
+  ['Interaction', 'the approval is handed to oidc-provider (the consent already approved)'],
+  ['AuthorizationCode', 'the code is saved on the way back to the TPP'],
+] as const) {
+  test(`Redis stopping when ${when}: the TPP gets no code, and the consent does not stay valid`, async () => {
+    const flow = await startFlow(server, tpp);
+    const page = await openConsentPage(server, flow);
+    const resume = stopRedisAtSave(model);
+    let left: string | undefined;
+    try {
+      left = (await followRedirects(server, page.jar, await submitDecision(page, 'approve'))).left;
+    } finally {
+      resume();
+    }
+    assert.equal(left === undefined || new URL(left).searchParams.get('code') === null, true, `a code reached the TPP: ${left}`);
+    const status = () => bg(server, flow.ccToken, 'GET', `/consents/${flow.consentId}/status`).then((r) => r.body.consentStatus);
+    assert.equal(await until(status, (s) => s !== 'valid'), 'revokedByPsu');
+    const last = (await server.assent.consents.get(flow.consentId))!.history.at(-1)!;
+    assert.equal(last.actor, 'ASPSP');
+    assert.match(String(last.reason), /could not be handed back to the TPP/);
+  });
+}
