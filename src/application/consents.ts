@@ -28,12 +28,15 @@ import {
   transition,
   type NewConsent,
 } from '../consent/state.ts';
-import { isActive, regimeOf } from '../consent/regimes/index.ts';
+import { isActive, regimeOf, tokensOutlive } from '../consent/regimes/index.ts';
 import { currentRequest } from '../http/request-context.ts';
 import type { ConsentFence } from '../storage/consent-fence.ts';
 
 export interface ConsentEffects {
-  /** called after a consent that had a grant left its active status (revoked, terminated, expired): revoke its tokens */
+  /**
+   * called after a consent that had a grant left its active status (revoked, terminated, expired): revoke
+   * its tokens. Not for an end its regime lets the tokens outlive (a consumed payment consent).
+   */
   consentEnded(consent: Consent): Promise<void>;
 }
 
@@ -335,7 +338,7 @@ export class ConsentService {
         }
         if (stored) {
           await release(stored.revision);
-          if (isActive(current.status) && !isActive(stored.status) && stored.grantId) await this.#effects.consentEnded(stored);
+          if (isActive(current.status) && !isActive(stored.status) && !tokensOutlive(stored.status) && stored.grantId) await this.#effects.consentEnded(stored);
           return stored;
         }
       }

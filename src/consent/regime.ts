@@ -59,6 +59,12 @@ export interface RegimeDefinition<S extends string> {
   consentTypes: Partial<Record<ConsentType, ConsentTypeRules>>;
   /** on approval, `expiresAt` becomes approval + this many seconds (absent: it stays as created) */
   activeWindowSeconds?: number;
+  /**
+   * Ended statuses whose tokens are not revoked on arrival but live out their own (short) lifetime: a
+   * consumed payment consent's token may still replay its payment's answer (idempotency), while the
+   * status itself refuses anything new. Absent: every end revokes the consent's tokens.
+   */
+  tokensOutlive?: readonly S[];
 }
 
 export interface Regime<S extends string = string> extends RegimeDefinition<S> {
@@ -82,6 +88,7 @@ export function defineRegime<const S extends string>(definition: RegimeDefinitio
     if (kinds.length !== 1) fail(`status ${status} must be exactly one of awaiting, active, ended`);
   }
   for (const status of definition.expired) if (!definition.ended.includes(status)) fail(`expired status ${status} is not ended`);
+  for (const status of definition.tokensOutlive ?? []) if (!definition.ended.includes(status)) fail(`status ${status} whose tokens outlive it is not ended`);
   if (!known.has(definition.initial)) fail(`initial status ${definition.initial} is unknown`);
   const transitions = Object.fromEntries(statuses.map((s) => [s, [] as S[]])) as Record<S, S[]>;
   for (const intent of CORE_INTENTS) if (!definition.moves[intent]) fail(`intent ${intent} has no entry`);

@@ -16,7 +16,7 @@ import {
 } from '../../src/consent/br-payment.ts';
 import { settlingExecutor } from '../../src/consent/payment-executor.ts';
 import { brazilPayment } from '../../src/consent/regimes/brazil-payment.ts';
-import { CONSENT_STATUSES, isActive, isAwaiting, isEnded, regimeOf } from '../../src/consent/regimes/index.ts';
+import { CONSENT_STATUSES, isActive, isAwaiting, isEnded, regimeOf, tokensOutlive } from '../../src/consent/regimes/index.ts';
 import { approve, createConsent, deny, expire, rejectStale, terminateByTpp, transition } from '../../src/consent/state.ts';
 import type { Consent } from '../../src/consent/types.ts';
 
@@ -140,6 +140,8 @@ describe('payment consent regime', () => {
     });
     assert.ok(isAwaiting('AWAITING_AUTHORISATION') && isActive('AUTHORISED') && isEnded('CONSUMED') && isEnded('REJECTED'));
     assert.equal(CONSENT_STATUSES.filter((s) => s === 'AUTHORISED').length, 1, 'shared statuses listed once');
+    // CONSUMED leaves the payment's token to expire (idempotent replay); every other end revokes tokens
+    assert.deepEqual(CONSENT_STATUSES.filter((s) => tokensOutlive(s)), ['CONSUMED']);
   });
 
   test('every transition, with its rejection reason', () => {

@@ -18,6 +18,8 @@
  *                 terminateByTpp  TPP    NAO_INFORMADO
  *
  *   awaiting: AWAITING_AUTHORISATION · active: AUTHORISED · ended: REJECTED, CONSUMED
+ *   REJECTED revokes the consent's tokens; CONSUMED lets the payment's token live out its lifetime (it can
+ *   only replay its payment's answer: tokensOutlive below).
  *   A caller may record a more precise rejection with the move (the customer's chosen debtor account is
  *   the creditor's: CONTAS_ORIGEM_DESTINO_IGUAIS; a CPF mismatch at approval: NAO_INFORMADO by ASPSP).
  *
@@ -92,4 +94,8 @@ export const brazilPayment = defineRegime({
   consentTypes: { 'br-payment': { validate: validateBrPaymentConsentRequest } },
   // AUTHORISED lasts 60 minutes: expirationDateTime = statusUpdateDateTime + 60 min
   activeWindowSeconds: PAYMENT_CONSUMPTION_SECONDS,
+  // the payment's token is not revoked by CONSUMED: a retry of POST /pix/payments with the same
+  // x-idempotency-key gets the first answer again; with any other key, 422 CONSENTIMENTO_INVALIDO
+  // (the spec's check 2.2.2.5). Reading and cancelling take client_credentials; nothing else takes it.
+  tokensOutlive: ['CONSUMED'],
 });

@@ -58,6 +58,11 @@ export function isActive(status: ConsentStatus): boolean {
   return regimeOfStatus(status).active.includes(status);
 }
 
+/** Ended, but its tokens are left to expire on their own (see RegimeDefinition.tokensOutlive). */
+export function tokensOutlive(status: ConsentStatus): boolean {
+  return (regimeOfStatus(status).tokensOutlive ?? []).includes(status);
+}
+
 /** Final: nothing changes it any more. */
 export function isEnded(status: ConsentStatus): boolean {
   return regimeOfStatus(status).ended.includes(status);

@@ -143,7 +143,8 @@ export function idempotent(store: IdempotencyStore, operation: string): Middlewa
     if (given === '') throw new PaymentsError('missingParameter', 'x-idempotency-key is required');
     if (given.length > 40 || !IDEMPOTENCY_KEY.test(given)) throw new PaymentsError('badRequest', 'x-idempotency-key must be 1 to 40 characters without surrounding spaces');
     const state = paymentsState(ctx);
-    const key = `${state.clientId}\u0000${operation}\u0000${given}`;
+    // a customer's token scopes the key to its consent too: a key reused under another consent is a new request
+    const key = [state.clientId, operation, ...(state.tokenConsentId !== undefined ? [state.tokenConsentId] : []), given].join('\u0000');
     const fingerprint = fingerprintOf(state.message?.data);
     const begun = await beginIdempotent(store, key, fingerprint, { pendingSeconds: 30, waitMs: 10_000 });
     if (begun.outcome === 'mismatch') {

@@ -1,6 +1,7 @@
 /**
  * PIX payments on real Redis and FerretDB: the payment must be exactly its consent's, it consumes the
- * consent once (20 concurrent attempts over two instances → one payment), the consent's token dies, the
+ * consent once (20 concurrent attempts over two instances → one payment), its token then only replays
+ * the payment's answer (same x-idempotency-key) and pays nothing more, the
  * executor's status, reading, cancelling a scheduled payment. Every answer verified, decoded and
  * validated against payments-4.0.0.yml.
  */
@@ -68,7 +69,7 @@ async function consentStatus(consentId: string) {
 }
 
 describe('POST /pix/payments', () => {
-  test('the consented payment: 201 signed, settled (ACSC) by the demo executor, the consent CONSUMED, its token dead', async () => {
+  test('the consented payment: 201 signed, settled (ACSC) by the demo executor, the consent CONSUMED, its token good for no other payment', async () => {
     const { consentId, accessToken } = await authorised();
     const order = pixOrder();
     const res = await payWith(accessToken, order);
@@ -82,8 +83,9 @@ describe('POST /pix/payments', () => {
     assert.deepEqual(payment.debtorAccount, CARLA_CORRENTE);
     assert.deepEqual(payment.payment, { amount: '10.00', currency: 'BRL' });
     assert.equal(await consentStatus(consentId), 'CONSUMED');
-    assert.equal((await introspect(server, tpp, accessToken)).active, false);
-    assertErrors(await payWith(accessToken), 401, 'NAO_AUTORIZADO');
+    // CONSUMED does not revoke the token (it may replay its payment's answer), but it pays nothing more
+    assertErrors(await payWith(accessToken), 422, 'CONSENTIMENTO_INVALIDO');
+    assert.equal((await server.assent.stores.payments.findByConsent(consentId)).length, 1);
 
     const read = await pay(server, 'GET', `/pix/payments/${payment.paymentId}`, { token });
     assert.equal(read.status, 200);
@@ -92,6 +94,38 @@ describe('POST /pix/payments', () => {
     assert.equal(read.body.data.remittanceInformation, 'Pão de queijo');
     assertErrors(await pay(server, 'GET', `/pix/payments/${payment.paymentId}`, { token: otherToken }), 404, 'NAO_ENCONTRADO');
     assertErrors(await pay(server, 'GET', `/pix/payments/${randomUUID()}`, { token }), 404, 'NAO_ENCONTRADO');
+  });
+
+  test('a retry with the same x-idempotency-key after the payment succeeded: the first answer again (not 401); one payment', async () => {
+    const { consentId, accessToken } = await authorised();
+    const order = pixOrder();
+    const idempotencyKey = randomUUID();
+    const first = await pay(server, 'POST', '/pix/payments', { token: accessToken, jwt: await sign(tpp, [order]), idempotencyKey });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(await consentStatus(consentId), 'CONSUMED');
+    // the TPP lost the answer and sends the same order again, in a new message (new jti), with the same key
+    const retry = await pay(server, 'POST', '/pix/payments', { token: accessToken, jwt: await sign(tpp, [order]), idempotencyKey });
+    assert.equal(retry.status, 201, JSON.stringify(retry.body));
+    assert.ok(retry.signed);
+    assert.deepEqual(retry.body.data, first.body.data);
+    // the same key with another order: 422 ERRO_IDEMPOTENCIA; a new key: the consent is used up
+    const changed = pixOrder({ remittanceInformation: 'Outro' });
+    assertErrors(await pay(server, 'POST', '/pix/payments', { token: accessToken, jwt: await sign(tpp, [changed]), idempotencyKey }), 422, 'ERRO_IDEMPOTENCIA');
+    assertErrors(await payWith(accessToken, order), 422, 'CONSENTIMENTO_INVALIDO');
+    assert.equal((await server.assent.stores.payments.findByConsent(consentId)).length, 1);
+
+    // the key belongs to that consent: the token of another consent with the same key makes its own payment
+    const next = await authorised();
+    const own = await pay(server, 'POST', '/pix/payments', { token: next.accessToken, jwt: await sign(tpp, [order]), idempotencyKey });
+    assert.equal(own.status, 201, JSON.stringify(own.body));
+    assert.equal(own.body.data[0].consentId, next.consentId);
+    assert.notEqual(own.body.data[0].paymentId, first.body.data[0].paymentId);
+    // and a consent that ended otherwise (REJECTED) still revokes its token
+    const revoked = await authorised();
+    const consent = (await server.assent.stores.consents.findById(revoked.consentId))!;
+    await server.assent.consents.revokeByPsu(consent, { actor: 'PSU' });
+    assert.equal((await introspect(server, tpp, revoked.accessToken)).active, false);
+    assertErrors(await payWith(revoked.accessToken), 401, 'NAO_AUTORIZADO');
   });
 
   const divergent: Array<[string, Record<string, unknown>]> = [
