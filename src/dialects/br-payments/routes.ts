@@ -6,8 +6,9 @@
  *   GET  /consents/{consentId}   read                                                              200
  *   POST /pix/payments           the payment of an AUTHORISED consent (the customer's
  *                                authorization_code token, signed body, x-idempotency-key): it must
- *                                be exactly the consented one; consumes the consent (once, whatever
- *                                the concurrency), hands the payment to the PaymentExecutor             201
+ *                                be exactly the consented one; stores it (RCVD), then consumes the
+ *                                consent (once, whatever the concurrency; a failed consumption rejects
+ *                                the payment), hands the payment to the PaymentExecutor                 201
  *   GET  /pix/payments/{paymentId}                read (client_credentials)                         200
  *   PATCH /pix/payments/{paymentId}               cancel a SCHD / PDNG payment → CANC               200
  *   PATCH /pix/payments/consents/{consentId}      cancel the consent's cancellable payments         200
@@ -160,15 +161,11 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
     }
     if (!request.debtorAccount) throw new PaymentsError('NAO_INFORMADO', 'O consentimento não tem conta de origem.');
 
-    // one payment per consent: the consent moves AUTHORISED → CONSUMED once (a conditional update), and
-    // only the request that moved it goes on; the payment store's unique consentId is the second guard
+    // one payment per consent, and never a consumed consent without its payment: the payment is stored
+    // first (RCVD; the store's unique consentId lets one request per consent through), then the consent
+    // moves AUTHORISED → CONSUMED once (a conditional update naming the payment). If that move fails, the
+    // payment is rejected and never executed; a failed store leaves the consent AUTHORISED, untouched.
     const paymentId = randomUUID();
-    try {
-      await consents.consume(consent, clientId, { paymentId });
-    } catch (err) {
-      if (err instanceof ConsentError) throw invalid();
-      throw err;
-    }
     let payment: PixPayment = {
       paymentId,
       consentId,
@@ -199,6 +196,13 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
       throw err;
     }
     try {
+      await consents.consume(consent, clientId, { paymentId });
+    } catch (err) {
+      await refuseUnconsumed(payment, consent, err);
+      if (err instanceof ConsentError) throw invalid();
+      throw err;
+    }
+    try {
       const executed = await deps.executor.execute({
         paymentId,
         consentId,
@@ -218,6 +222,31 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
     }
     log.info({ paymentId, consentId, clientId, status: payment.status }, 'open finance brasil pix payment created');
     respond(ctx, 201, createdPaymentsResponse([payment], apiUrl, now()));
+  }
+
+  /**
+   * The consent could not be consumed for a payment already stored: the payment is rejected (RJCT), so
+   * it is never executed, and a consent still AUTHORISED is rejected by the bank (its one payment slot is
+   * taken): what GET answers for both agrees with the refusal. Best effort: a write that fails here
+   * leaves the payment RCVD and unexecuted, and the consent to its consumption window.
+   */
+  async function refuseUnconsumed(payment: PixPayment, consent: Consent, cause: unknown): Promise<void> {
+    const lostRace = cause instanceof ConsentError;
+    const rejectionReason = lostRace
+      ? { code: 'PAGAMENTO_RECUSADO_DETENTORA', detail: 'O consentimento deixou de estar AUTHORISED antes do pagamento.' }
+      : { code: 'FALHA_INFRAESTRUTURA_DETENTORA', detail: 'Falha ao registrar o consumo do consentimento.' };
+    log.error({ paymentId: payment.paymentId, consentId: payment.consentId, error: (cause as Error).name }, 'the consent could not be consumed; the payment is rejected');
+    await deps.payments.update(payment.paymentId, { revision: 0 }, { status: 'RJCT', rejectionReason, updatedAt: now() }).catch(() => undefined);
+    const current = await consents.get(consent.id).catch(() => null);
+    if (current && effectiveStatus(current, now()) === 'AUTHORISED') {
+      await consents
+        .revokeByPsu(current, {
+          actor: 'ASPSP',
+          reason: 'its payment could not be recorded',
+          rejection: { rejectedBy: 'ASPSP', reason: { code: 'FALHA_INFRAESTRUTURA', additionalInformation: 'Falha de infraestrutura ao registrar o pagamento.' } },
+        })
+        .catch(() => undefined);
+    }
   }
 
   async function getPayment(ctx: Context) {

@@ -204,6 +204,75 @@ describe('POST /pix/payments', () => {
   });
 });
 
+describe('a write that fails: never a consumed consent without its payment', () => {
+  test('the payment cannot be stored (the first write): 500 ERRO_INTERNO, the consent stays AUTHORISED, nothing stored; the retry pays', async () => {
+    const { consentId, accessToken } = await authorised();
+    const payments = server.assent.stores.payments;
+    const create = payments.create;
+    // the real store, made to fail its next insert, in this test only
+    payments.create = async () => {
+      throw new Error('the payment store is down');
+    };
+    const order = pixOrder();
+    const idempotencyKey = randomUUID();
+    let failed;
+    try {
+      failed = await pay(server, 'POST', '/pix/payments', { token: accessToken, jwt: await sign(tpp, [order]), idempotencyKey, serverError: true });
+    } finally {
+      payments.create = create;
+    }
+    assertErrors(failed, 500, 'ERRO_INTERNO');
+    assert.equal(await consentStatus(consentId), 'AUTHORISED');
+    assert.deepEqual(await payments.findByConsent(consentId), []);
+    // the error was not kept: the same key runs again, and pays
+    const retry = await pay(server, 'POST', '/pix/payments', { token: accessToken, jwt: await sign(tpp, [order]), idempotencyKey });
+    assert.equal(retry.status, 201, JSON.stringify(retry.body));
+    assert.equal(retry.body.data[0].status, 'ACSC');
+    assert.equal(await consentStatus(consentId), 'CONSUMED');
+  });
+
+  test('the consent cannot be consumed (the second write): 500, the stored payment RJCT and never executed, the consent REJECTED (FALHA_INFRAESTRUTURA), not CONSUMED', async () => {
+    const { consentId, accessToken } = await authorised();
+    const repo = server.assent.stores.consents;
+    const apply = repo.apply;
+    let refused = 0;
+    // the real consent store, made to fail the consuming update only, in this test only
+    repo.apply = async (change) => {
+      if (change.set?.status === 'CONSUMED') {
+        refused++;
+        throw new Error('the consent store is down');
+      }
+      return apply.call(repo, change);
+    };
+    let failed;
+    try {
+      failed = await pay(server, 'POST', '/pix/payments', { token: accessToken, jwt: await sign(tpp, [pixOrder()]), idempotencyKey: randomUUID(), serverError: true });
+    } finally {
+      repo.apply = apply;
+    }
+    assert.equal(refused, 1);
+    assertErrors(failed, 500, 'ERRO_INTERNO');
+    const [payment, ...more] = await server.assent.stores.payments.findByConsent(consentId);
+    assert.equal(more.length, 0);
+    // RJCT straight from RCVD (revision 1): the executor, which would have settled it (ACSC), never ran
+    assert.equal(payment!.status, 'RJCT');
+    assert.equal(payment!.revision, 1);
+    assert.equal(payment!.rejectionReason?.code, 'FALHA_INFRAESTRUTURA_DETENTORA');
+    const read = await pay(server, 'GET', `/pix/payments/${payment!.paymentId}`, { token });
+    assert.equal(read.status, 200);
+    assert.equal(read.body.data.status, 'RJCT');
+    assert.equal(read.body.data.rejectionReason.code, 'FALHA_INFRAESTRUTURA_DETENTORA');
+    const data = (await pay(server, 'GET', `/consents/${consentId}`, { token })).body.data;
+    assert.equal(data.status, 'REJECTED');
+    assert.equal(data.rejectionReason.code, 'FALHA_INFRAESTRUTURA');
+    const consent = await server.assent.stores.consents.findById(consentId);
+    assert.equal(consent?.history.some((h) => h.to === 'CONSUMED'), false);
+    // the consent ended: its token is revoked, and nothing more is paid
+    assertErrors(await payWith(accessToken), 401, 'NAO_AUTORIZADO');
+    assert.equal((await server.assent.stores.payments.findByConsent(consentId)).length, 1);
+  });
+});
+
 describe('cancelling (PATCH)', () => {
   const cancel = (by = CARLA_CPF) => ({ status: 'CANC', cancellation: { cancelledBy: { document: { identification: by, rel: 'CPF' } } } });
   const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
