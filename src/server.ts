@@ -232,7 +232,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       berlinGroupRouter({ consents, oauth, config, log, rateLimiter: stores.rateLimiter }),
       backofficeRouter({ consents, oauth, config, log, usage: access }),
       brazilRouter({ consents, oauth, config, log }),
-      opusRouter({ consents, oauth, config, log }),
+      opusRouter({ consents, oauth, config, log, payments: stores.payments }),
       fsAuthorizeRouter({
         oauth,
         approvals,

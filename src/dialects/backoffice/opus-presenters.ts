@@ -2,11 +2,14 @@
  * Domain → the Opus "Consent BackOffice Services" bodies, in the spec's fields only (en-oasOOFDados.yml):
  * ConsentSummary (list), ConsentDetail (one, and the revocation's answer), ActiveConsent (active). Every
  * regime's consents: Berlin Group and Open Finance Brasil data sharing are DATA_SHARING, Berlin Group and
- * Open Finance Brasil payment consents PAYMENT (br-payment: paymentType PIX).
+ * Open Finance Brasil payment consents PAYMENT (br-payment: paymentType PIX, the creditor, the modality,
+ * paymentData and the id of its payment), and a consent's PIX payments (ResponsePaymentsDetailSchema).
  */
 import { BR_NO_EXPIRY } from '../../consent/br-validation.ts';
 import { BR_DATA_GROUPS } from '../../consent/br-permissions.ts';
 import { effectiveStatus } from '../../consent/state.ts';
+import type { BrPaymentConsentRequest } from '../../consent/br-payment.ts';
+import type { PixPayment } from '../../consent/pix-payment.ts';
 import type { Consent, ConsentStatus } from '../../consent/types.ts';
 import { rejection as bgRejection, revocation as bgRevocation, type PresentContext } from './presenters.ts';
 import { SPEC_STATUS, SPEC_TYPE } from './vocabulary.ts';
@@ -47,6 +50,56 @@ export function opusId(consent: Consent): string {
   return URN_UUID.exec(consent.id)?.[1] ?? consent.id;
 }
 
+/** A payment consent's request as stored (the approval adds debtorAccount); undefined for other types. */
+function paymentRequest(consent: Consent): Partial<BrPaymentConsentRequest> | undefined {
+  return consent.type === 'br-payment' ? ((consent.details ?? {}) as Partial<BrPaymentConsentRequest>) : undefined;
+}
+
+/** ModalityPaymentEnum: a payment on a later day (schedule.single) is SCHEDULED, today's IMMEDIATE. */
+function modality(request: Partial<BrPaymentConsentRequest>): 'IMMEDIATE' | 'SCHEDULED' | undefined {
+  if (!request.payment) return undefined;
+  return request.payment.scheduled ? 'SCHEDULED' : 'IMMEDIATE';
+}
+
+/** ConsentSummary's payment fields: PIX, who is paid, the modality. */
+function paymentSummary(consent: Consent) {
+  const request = paymentRequest(consent);
+  if (!request) return {};
+  const modalityPayment = modality(request);
+  return {
+    paymentType: 'PIX' as const,
+    ...(modalityPayment ? { modalityPayment } : {}),
+    ...(request.creditor?.name ? { creditorName: request.creditor.name } : {}),
+  };
+}
+
+/** ConsentDetail's payment fields: paymentData (creditor, payment, debtorAccount), modality, its payment's id. */
+function paymentDetail(consent: Consent) {
+  const request = paymentRequest(consent);
+  if (!request) return {};
+  const paymentData: Record<string, unknown> = {};
+  if (request.creditor) paymentData.creditor = request.creditor;
+  if (request.payment) {
+    const { type, currency, amount, date, scheduled, ibgeTownCode, details } = request.payment;
+    paymentData.payment = {
+      type,
+      currency,
+      amount,
+      ...(scheduled ? { schedule: { single: { date } } } : { date }),
+      ...(ibgeTownCode ? { ibgeTownCode } : {}),
+      ...(details ? { details } : {}),
+    };
+  }
+  if (request.debtorAccount) paymentData.debtorAccount = request.debtorAccount;
+  const paymentId = (consent.details as { paymentId?: unknown } | undefined)?.paymentId;
+  const modalityPayment = modality(request);
+  return {
+    ...(Object.keys(paymentData).length > 0 ? { paymentData } : {}),
+    ...(modalityPayment ? { modalityPayment } : {}),
+    ...(typeof paymentId === 'string' ? { paymentIds: [{ externalId: paymentId }] } : {}),
+  };
+}
+
 /** ConsentSummary */
 export function opusSummary(consent: Consent, ctx: PresentContext) {
   const status = effectiveStatus(consent, ctx.now);
@@ -54,7 +107,7 @@ export function opusSummary(consent: Consent, ctx: PresentContext) {
   return {
     id: opusId(consent),
     type: SPEC_TYPE[consent.type],
-    ...(consent.type === 'br-payment' ? { paymentType: 'PIX' as const } : {}),
+    ...paymentSummary(consent),
     status: SPEC_STATUS[status],
     createdOn: iso(consent.createdAt),
     ...(expiresOn ? { expiresOn } : {}),
@@ -118,6 +171,7 @@ export function opusDetail(consent: Consent, ctx: PresentContext) {
       ...(h.by !== undefined ? { operatorUsername: h.by } : {}),
     })),
     ...endings(consent),
+    ...paymentDetail(consent),
     status: SPEC_STATUS[status],
     type: SPEC_TYPE[consent.type],
     ...names(consent, ctx),
@@ -138,4 +192,38 @@ export function opusActive(consent: Consent, ctx: PresentContext) {
     status: ACTIVE_STATUS[status] ?? SPEC_STATUS[status],
     ...(expirationDateTime ? { expirationDateTime } : {}),
   };
+}
+
+/** ResponseRecurringPaymentsDataRead: a PIX payment of a consent, as the back-office reads it. */
+export function opusPayment(payment: PixPayment) {
+  return {
+    paymentId: payment.paymentId,
+    consentId: payment.consentId,
+    endToEndId: payment.endToEndId,
+    date: payment.date,
+    creationDateTime: iso(payment.createdAt),
+    statusUpdateDateTime: iso(payment.updatedAt),
+    status: payment.status,
+    localInstrument: payment.localInstrument,
+    ...(payment.ibgeTownCode ? { ibgeTownCode: payment.ibgeTownCode } : {}),
+    ...(payment.rejectionReason ? { rejectionReason: opusRejectionReason(payment.rejectionReason) } : {}),
+    cnpjInitiator: payment.cnpjInitiator,
+    payment: payment.payment,
+    ...(payment.remittanceInformation !== undefined ? { remittanceInformation: payment.remittanceInformation } : {}),
+    creditorAccount: payment.creditorAccount,
+    debtorAccount: payment.debtorAccount,
+    ...(payment.cancellation ? { cancellation: { ...payment.cancellation, cancelledAt: iso(payment.cancellation.cancelledAt) } } : {}),
+    ...(payment.authorisationFlow ? { authorisationFlow: payment.authorisationFlow } : {}),
+    ...(payment.transactionIdentification ? { transactionIdentification: payment.transactionIdentification } : {}),
+  };
+}
+
+/** The Opus RejectionReason takes the consent codes: a payment's own code becomes its nearest one. */
+const OPUS_REJECTION_CODES: ReadonlySet<string> = new Set([
+  'VALOR_INVALIDO', 'NAO_INFORMADO', 'FALHA_INFRAESTRUTURA', 'TEMPO_EXPIRADO_AUTORIZACAO', 'TEMPO_EXPIRADO_CONSUMO', 'REJEITADO_USUARIO',
+  'CONTAS_ORIGEM_DESTINO_IGUAIS', 'CONTA_NAO_PERMITE_PAGAMENTO', 'SALDO_INSUFICIENTE', 'VALOR_ACIMA_LIMITE', 'QRCODE_INVALIDO', 'CONTA_DIVERGENTE_DA_SOLICITADA',
+]);
+function opusRejectionReason(reason: { code: string; detail: string }) {
+  const code = OPUS_REJECTION_CODES.has(reason.code) ? reason.code : reason.code.startsWith('FALHA_INFRAESTRUTURA') ? 'FALHA_INFRAESTRUTURA' : 'NAO_INFORMADO';
+  return { code, detail: code === reason.code ? reason.detail : `${reason.code}: ${reason.detail}` };
 }

@@ -7,10 +7,14 @@
  *   PATCH /open-banking/oob-consents/v1/consents/{consentId}          revoke (deprecated form)       backoffice:revoke
  *   PATCH /open-banking/oob-consents/consents/v1/consents/{consentId} revoke a data sharing consent  backoffice:revoke
  *   GET   /open-banking/oob-consents/consents/v2/active               active in [startDate, endDate] backoffice:read
+ *   GET   /open-banking/oob-consents/consents/v1/consents/{consentId}/payments
+ *                                                                     a consent's PIX payments, by date
+ *                                                                     (ResponsePaymentsDetailSchema)  backoffice:read
  *
  * The same query core as /backoffice/v1 (query-core.ts), the same error format (ErrorResponse, errors.ts)
  * and the same auth (a `jwt` bearer: an internal client's client_credentials token with the route's scope).
- * Every regime's consents; payment consents are listed and read, and revoked through the payments API.
+ * Every regime's consents; payment consents are listed and read (with their payment data and their
+ * payments), and revoked through the payments API.
  *
  * Search filters (all combine with AND; a list filter and its single form are exclusive, as the spec says):
  *   cpf, cnpj, consentOwner=[{"key":"cpf","value":…},{"key":"cnpj","value":…}]   the customer / company
@@ -36,13 +40,14 @@ import type { ConsentService } from '../../application/consents.ts';
 import { isValidCnpj, isValidCpf } from '../../consent/br-documents.ts';
 import { BR_NO_EXPIRY } from '../../consent/br-validation.ts';
 import { ConsentNotFound } from '../../consent/errors.ts';
+import type { PaymentRepository } from '../../consent/payment-repository.ts';
 import type { ConsentQuery } from '../../consent/repository.ts';
 import type { Consent, ConsentStatus, ConsentType, Rejection } from '../../consent/types.ts';
 import type { Logger } from '../../log.ts';
 import type { OAuthService } from '../../oidc/oauth.ts';
 import { BackofficeError, ParameterError, type ParameterIssue } from './errors.ts';
 import { authenticateInternal, boState, dialectErrors, jsonBody } from './middleware.ts';
-import { opusActive, opusDetail, opusSummary } from './opus-presenters.ts';
+import { opusActive, opusDetail, opusPayment, opusSummary } from './opus-presenters.ts';
 import { pagination, type PresentContext } from './presenters.ts';
 import { ConsentQueryCore, type Order } from './query-core.ts';
 import { consentIdSchema, knownKeys, PAGE_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, parseBody, parseInstant, parseQuery } from './schemas.ts';
@@ -54,6 +59,7 @@ export const opusPaths = {
   consent: (id: string) => `${OPUS_PREFIX}/v1/consents/${encodeURIComponent(id)}`,
   revokeDataSharing: (id: string) => `${OPUS_PREFIX}/consents/v1/consents/${encodeURIComponent(id)}`,
   active: `${OPUS_PREFIX}/consents/v2/active`,
+  payments: (id: string) => `${OPUS_PREFIX}/consents/v1/consents/${encodeURIComponent(id)}/payments`,
 };
 
 export interface OpusDeps {
@@ -61,6 +67,8 @@ export interface OpusDeps {
   oauth: OAuthService;
   config: AssentConfig;
   log: Logger;
+  /** the PIX payments of payment consents (…/consents/{consentId}/payments) */
+  payments: PaymentRepository;
   /** the URN namespace of Open Finance Brasil consent ids (`urn:<namespace>:<uuid>`), as the Brazilian API mints them. Default `assent` */
   urnNamespace?: string;
   now?: () => Date;
@@ -176,6 +184,9 @@ const activeSchema = z.strictObject({
 });
 const ACTIVE_PARAMS = knownKeys(activeSchema);
 
+const paymentsSchema = z.strictObject({ page, 'page-size': pageSize });
+const PAYMENTS_PARAMS = knownKeys(paymentsSchema);
+
 /** the pairs the spec says cannot be used together */
 const EXCLUSIVE: Array<[string, string]> = [
   ['status', 'statusList'],
@@ -260,6 +271,8 @@ export function opusRouter(deps: OpusDeps): Router {
     router.delete(path, ...read, searchKeysNotServed);
     router.all(path, errors, methodNotAllowed(['GET', 'POST', 'DELETE']));
   }
+  router.get('/consents/v1/consents/:consentId/payments', ...read, listPayments);
+  router.all('/consents/v1/consents/:consentId/payments', errors, methodNotAllowed(['GET']));
   router.get('/consents/v2/active', ...read, listActive);
   router.all('/consents/v2/active', errors, methodNotAllowed(['GET']));
   router.all('/{*rest}', errors, () => {
@@ -317,6 +330,20 @@ export function opusRouter(deps: OpusDeps): Router {
     respond(ctx, {
       data: result.items.map((c) => opusActive(c, present)),
       ...pagination(result.total, { endpoint: `${origin}${opusPaths.active}`, params, ...request }, present.now),
+    });
+  }
+
+  /** A consent's PIX payments, newest payment date first (a single-payment consent has at most one); any other consent has none. */
+  async function listPayments(ctx: Context) {
+    const { value: q, params } = parseQuery(paymentsSchema, ctx.querystring, PAYMENTS_PARAMS);
+    const consent = await find(ctx);
+    const all = consent.type === 'br-payment' ? await deps.payments.findByConsent(consent.id) : [];
+    all.sort((a, b) => b.date.localeCompare(a.date) || b.createdAt.getTime() - a.createdAt.getTime());
+    const request = { page: q.page ?? 1, pageSize: q['page-size'] ?? PAGE_SIZE_DEFAULT };
+    const items = all.slice((request.page - 1) * request.pageSize, request.page * request.pageSize);
+    respond(ctx, {
+      data: items.map(opusPayment),
+      ...pagination(all.length, { endpoint: `${origin}${opusPaths.payments(String(ctx.params.consentId))}`, params, ...request }, now()),
     });
   }
 
