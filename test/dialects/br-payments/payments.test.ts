@@ -128,6 +128,19 @@ describe('POST /pix/payments', () => {
     assertErrors(await payWith(revoked.accessToken), 401, 'NAO_AUTORIZADO');
   });
 
+  test('10 concurrent duplicates (one x-idempotency-key, each its own message): one payment, every answer names it', async () => {
+    const { consentId, accessToken } = await authorised();
+    const order = pixOrder();
+    const idempotencyKey = randomUUID();
+    const jwts = await Promise.all(Array.from({ length: 10 }, () => sign(tpp, [order])));
+    const answers = await Promise.all(jwts.map((jwt) => pay(server, 'POST', '/pix/payments', { token: accessToken, jwt, idempotencyKey })));
+    assert.ok(answers.every((a) => a.status === 201), JSON.stringify(answers.map((a) => [a.status, a.body])));
+    const payments = await server.assent.stores.payments.findByConsent(consentId);
+    assert.equal(payments.length, 1);
+    assert.deepEqual(new Set(answers.map((a) => a.body.data[0].paymentId)), new Set([payments[0]!.paymentId]));
+    assert.equal(await consentStatus(consentId), 'CONSUMED');
+  });
+
   const divergent: Array<[string, Record<string, unknown>]> = [
     ['another amount', pixOrder({ payment: { amount: '10.01', currency: 'BRL' } })],
     ['another creditor account', pixOrder({ creditorAccount: { ispb: '12345678', issuer: '0001', number: '1234567891', accountType: 'CACC' } })],
