@@ -13,6 +13,8 @@ export interface ConsentQuery {
   /** an account IBAN contained in the consent */
   iban?: string;
   type?: ConsentType[];
+  /** Open Finance Brasil payment consents: a payment on a later day (true) or today's (false); others never match */
+  paymentScheduled?: boolean;
   status?: ConsentStatus[];
   createdFrom?: Date;
   createdTo?: Date;

@@ -46,6 +46,10 @@ export function matchesQuery(consent: Consent, filter: ConsentQuery): boolean {
   if (filter.psuId !== undefined && consent.psuId !== filter.psuId) return false;
   if (filter.type?.length && !filter.type.includes(consent.type)) return false;
   if (filter.status?.length && !filter.status.includes(consent.status)) return false;
+  if (filter.paymentScheduled !== undefined) {
+    const payment = (consent.details as { payment?: { scheduled?: unknown } } | undefined)?.payment;
+    if (consent.type !== 'br-payment' || payment?.scheduled !== filter.paymentScheduled) return false;
+  }
   if (!inRange(consent.createdAt, filter.createdFrom, filter.createdTo)) return false;
   if (!inRange(consent.expiresAt, filter.expiresFrom, filter.expiresTo)) return false;
   if (filter.iban !== undefined) {

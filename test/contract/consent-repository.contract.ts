@@ -425,6 +425,17 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
         });
       }
 
+      it('filters payment consents by paymentScheduled (details.payment.scheduled); no other consent matches', async () => {
+        const payment = (scheduled: boolean) => ({ type: 'br-payment' as const, details: { payment: { type: 'PIX', amount: '10.00', currency: 'BRL', date: '2025-06-01', scheduled } } });
+        await repo.create(newConsent('p-now', payment(false), at(8 * HOUR)));
+        await repo.create(newConsent('p-later', payment(true), at(9 * HOUR)));
+        assert.deepEqual(await ids({ paymentScheduled: false }), { ids: ['p-now'], total: 1 });
+        assert.deepEqual(await ids({ paymentScheduled: true }), { ids: ['p-later'], total: 1 });
+        assert.deepEqual(await ids({ paymentScheduled: true, type: ['br-payment', 'accounts'] }), { ids: ['p-later'], total: 1 });
+        assert.deepEqual(await ids({ paymentScheduled: false, type: ['accounts'] }), { ids: [], total: 0 });
+        assert.deepEqual((await ids({ type: ['br-payment'] })).ids, ['p-now', 'p-later']);
+      });
+
       it('sorts by createdAt both ways, ties broken by id in the same direction', async () => {
         assert.deepEqual((await ids({})).ids, ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
         assert.deepEqual((await ids({}, { direction: 'desc' })).ids, ['c6', 'c5', 'c4', 'c3', 'c2', 'c1']);

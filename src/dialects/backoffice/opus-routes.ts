@@ -19,16 +19,15 @@
  * Search filters (all combine with AND; a list filter and its single form are exclusive, as the spec says):
  *   cpf, cnpj, consentOwner=[{"key":"cpf","value":…},{"key":"cnpj","value":…}]   the customer / company
  *   createdOnBegin, createdOnEnd (inclusive)   consentTermPeriod=-1 (indefinite consents; not with createdOn…)
- *   status | statusList, type | typeList (DATA_SHARING, PAYMENT, ENROLLMENT), paymentType=PIX
+ *   status | statusList, type | typeList (DATA_SHARING, PAYMENT, ENROLLMENT), paymentType=PIX,
+ *   modalityType | modalityTypeList (IMMEDIATE, SCHEDULED: payment consents only; SWEEPING matches none)
  *   orgName (≥ 3 characters, the TPP's name), searchKey | searchKeys (no consent has search keys here:
- *   see below, so these match nothing), orderType ASC | DESC | OPF (default DESC), page (1-based),
- *   page-size (default 25, at most 1000).
+ *   the search-keys operations are not served, so these match nothing), orderType ASC | DESC | OPF
+ *   (default DESC), page (1-based), page-size (default 25, at most 1000).
  * Not supported (400, said so; a value outside the spec's is the usual 400 first):
  *   consentTermPeriod other than -1: a consent's term in months (expiry − creation) is no stored field,
  *     and the stores cannot compare two fields of a document in a query (FerretDB has no $expr
- *     comparisons), so it cannot be searched without a scan;
- *   modalityType / modalityTypeList (IMMEDIATE, SCHEDULED, SWEEPING): whether a PIX payment is
- *     scheduled lives only in the consent's encrypted details, so modalities are not searchable.
+ *     comparisons), so it cannot be searched without a scan.
  * The search-keys operations (…/consents/v1/consents/{consentId}/search-keys and …/search-key/{searchKey},
  * GET / POST / DELETE) are answered 501 NOT_IMPLEMENTED after authentication: Assent keeps no search keys.
  */
@@ -100,6 +99,10 @@ function integer(min: number, max: number) {
 /** the spec's ConsentAuthorizationStatusEnum (values Assent never produces match no consent) */
 const SPEC_STATUSES = ['AUTHORISED', 'AWAITING_AUTHORISATION', 'REJECTED', 'REVOKED', 'EXPIRED', 'CONSUMED', 'TIMEOUT_AUTHORISATION', 'TIMEOUT_PAYMENT', 'AWAITING_RISK_SIGNALS', 'AWAITING_ACCOUNT_HOLDER_VALIDATION', 'AWAITING_ENROLLMENT', 'PARTIALLY_ACCEPTED'] as const;
 const SPEC_TYPES = ['DATA_SHARING', 'PAYMENT', 'ENROLLMENT'] as const;
+/** ModalityPaymentEnum: a PIX consent is IMMEDIATE (today) or SCHEDULED (schedule.single); no consent here is SWEEPING */
+const SPEC_MODALITIES = ['IMMEDIATE', 'SCHEDULED', 'SWEEPING'] as const;
+type Modality = 'immediate' | 'scheduled';
+const MODALITY_WORDS: Readonly<Record<string, readonly Modality[]>> = { IMMEDIATE: ['immediate'], SCHEDULED: ['scheduled'], SWEEPING: [] };
 
 function words<T extends string>(allowed: readonly string[], meaning: Readonly<Record<string, readonly T[]>>, single: boolean) {
   return (v: string): Parsed<T[]> => {
@@ -111,16 +114,6 @@ function words<T extends string>(allowed: readonly string[], meaning: Readonly<R
       for (const m of meaning[item] ?? []) out.add(m);
     }
     return ok([...out]);
-  };
-}
-
-/** the spec's ModalityPaymentEnum: checked, then refused (not searchable here; see the header) */
-const MODALITIES = ['IMMEDIATE', 'SCHEDULED', 'SWEEPING'];
-function modality(single: boolean) {
-  return (v: string): Parsed<never> => {
-    const items = single ? [v] : v.split(',').map((s) => s.trim());
-    if (!items.every((m) => MODALITIES.includes(m))) return fail(`must be ${single ? 'one' : 'a comma-separated list'} of ${MODALITIES.join(', ')}`);
-    return fail('payment modalities are not searchable on this server');
   };
 }
 
@@ -160,8 +153,8 @@ const listSchema = z.strictObject({
         ? fail('only -1 (indefinite consents) is supported: a term in months is not searchable on this server')
         : fail('must be an integer number of months, or -1'),
   ).optional(),
-  modalityType: param(modality(true)).optional(),
-  modalityTypeList: param(modality(false)).optional(),
+  modalityType: param(words<Modality>(SPEC_MODALITIES, MODALITY_WORDS, true)).optional(),
+  modalityTypeList: param(words<Modality>(SPEC_MODALITIES, MODALITY_WORDS, false)).optional(),
   orderType: z.enum(['ASC', 'DESC', 'OPF'], { error: 'must be ASC, DESC or OPF' }).optional(),
   searchKey: param((v) => (v.length > 0 && v.length <= 256 ? ok(v) : fail('must be 1 to 256 characters'))).optional(),
   searchKeys: param((v) => (v.length > 0 && v.length <= 512 ? ok(v.split(',')) : fail('must be a comma-separated list'))).optional(),
@@ -196,6 +189,7 @@ const EXCLUSIVE: Array<[string, string]> = [
   ['consentTermPeriod', 'createdOnEnd'],
   ['consentOwner', 'cpf'],
   ['consentOwner', 'cnpj'],
+  ['modalityType', 'modalityTypeList'],
 ];
 
 // ── bodies ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -296,6 +290,10 @@ export function opusRouter(deps: OpusDeps): Router {
     let types = q.type ?? q.typeList;
     if (q.paymentType === 'PIX') types = (types ?? ['br-payment']).filter((t) => t === 'br-payment');
     const statuses = q.status ?? q.statusList;
+    // both modalities (or none asked): no modality filter, but only payment consents have one
+    const modalities = q.modalityType ?? q.modalityTypeList;
+    if (modalities) types = (types ?? ['br-payment']).filter((t) => t === 'br-payment');
+    const scheduled = modalities?.length === 1 ? modalities[0] === 'scheduled' : undefined;
     const filter: ConsentQuery = {
       ...(documents.length > 0 ? { documents } : {}),
       ...(q.createdOnBegin ? { createdFrom: q.createdOnBegin } : {}),
@@ -303,7 +301,8 @@ export function opusRouter(deps: OpusDeps): Router {
       ...(q.consentTermPeriod === -1 ? { expiresFrom: new Date(BR_NO_EXPIRY.getTime() - 86_400_000) } : {}),
       ...(q.orgName ? { clientIds: core.clientIdsNamed(q.orgName) } : {}),
       // a filter word that stands for no stored value (ENROLLMENT, TIMEOUT_PAYMENT, a search key) matches nothing
-      ...((types && types.length === 0) || (statuses && statuses.length === 0) || q.searchKey || q.searchKeys ? { clientIds: [] } : {}),
+      ...((types && types.length === 0) || (statuses && statuses.length === 0) || (modalities && modalities.length === 0) || q.searchKey || q.searchKeys ? { clientIds: [] } : {}),
+      ...(scheduled !== undefined ? { paymentScheduled: scheduled } : {}),
       ...(types?.length ? { type: types } : {}),
       ...(statuses?.length ? { status: statuses } : {}),
     };

@@ -273,6 +273,11 @@ export function consentMapping(protector: FieldProtection = clearFields): Consen
       }
       if (filter.type?.length) query.type = { $in: filter.type };
       if (filter.status?.length) query.status = { $in: filter.status };
+      if (filter.paymentScheduled !== undefined) {
+        // a boolean inside details: kept in clear (see the header), compared as stored
+        query.type = filter.type?.length ? { $in: filter.type.filter((t) => t === 'br-payment') } : 'br-payment';
+        (query as Record<string, unknown>)['details.payment.scheduled'] = filter.paymentScheduled;
+      }
       const created = range(filter.createdFrom, filter.createdTo);
       if (created) query.createdAt = created;
       const expires = range(filter.expiresFrom, filter.expiresTo);

@@ -1,6 +1,7 @@
 /**
  * Payment consents in the Opus back-office, on real Redis and FerretDB: a PIX consent created, approved
- * by Carla and paid through the Payments API, then found by the list's type / paymentType filters, read
+ * by Carla and paid through the Payments API, then found by the list's type / paymentType / modalityType
+ * filters, read
  * as ConsentDetail (paymentData, modality, the payment's id) and its payment listed by
  * GET …/consents/v1/consents/{consentId}/payments. Every answer validated against en-oasOOFDados.yml.
  */
@@ -112,6 +113,15 @@ describe('payment consents in the Opus consent list', () => {
     const consumed = await opus(`/v1/consents?paymentType=PIX&statusList=CONSUMED&cpf=${CARLA_CPF}`);
     assert.deepEqual(consumed.body.data.map((c: { id: string }) => c.id), [scheduled, paid.consentId].map(uuid));
     assert.deepEqual((await opus('/v1/consents?type=DATA_SHARING&paymentType=PIX')).body.data, []);
+    // the modality: today's payments, the scheduled one, both, and SWEEPING (none here)
+    const modality = async (query: string) => (await opus(`/v1/consents?${query}`)).body.data.map((c: { id: string }) => c.id);
+    assert.deepEqual(await modality('modalityType=IMMEDIATE'), [awaiting, paid.consentId].map(uuid));
+    assert.deepEqual(await modality('modalityType=SCHEDULED'), [scheduled].map(uuid));
+    assert.deepEqual(await modality('modalityTypeList=IMMEDIATE,SCHEDULED'), [awaiting, scheduled, paid.consentId].map(uuid));
+    assert.deepEqual(await modality('modalityTypeList=SCHEDULED,SWEEPING&statusList=CONSUMED'), [scheduled].map(uuid));
+    assert.deepEqual(await modality('modalityType=SWEEPING'), []);
+    assert.deepEqual(await modality('modalityType=IMMEDIATE&type=DATA_SHARING'), []);
+    assert.equal((await opus('/v1/consents?modalityType=IMMEDIATE')).body.meta.totalRecords, 2);
     assertError(await opus('/v1/consents?paymentType=TED'), 400, 'INVALID_PARAMETER');
   });
 });
