@@ -11,7 +11,8 @@
  *   consents lost        not found in the database any more                         (must be 0)
  *   disagreeing          stored `valid` while the TPP holds no live token for it,
  *                        or the TPP holds a live token while it is not `valid`       (must be 0)
- * and reports requests failed (network errors and 5xx) with the flows by outcome. Exit code 1 when
+ * and reports requests failed (network errors and 5xx) with the flows by outcome. A code exchange that
+ * answers 5xx or no answer is retried for up to 10 s, as a TPP does after 503 temporarily_unavailable. Exit code 1 when
  * a consent was lost or disagrees.
  *
  *   npm run bench:faults                 (BENCH_SECONDS=40 BENCH_FLOWS_IN_PARALLEL=3 by default)
@@ -152,7 +153,10 @@ const server = { url: `http://127.0.0.1:${lbPort}`, issuer } as TestServer;
 const tokens = new Map<string, string>();
 /** what the flow of each consent ended with, as the TPP saw it */
 const outcomeOf = new Map<string, string>();
+/** the error a failed flow ended with, by consent */
+const whyFailed = new Map<string, string>();
 const outcomes: Record<string, number> = {};
+let exchangeRetries = 0;
 const count = (what: string) => (outcomes[what] = (outcomes[what] ?? 0) + 1);
 
 async function oneFlow(): Promise<void> {
@@ -170,12 +174,21 @@ async function oneFlow(): Promise<void> {
     const back = await decideWithoutBrowser(server, flow, decision);
     if (back.searchParams.get('error')) return done(`TPP told ${back.searchParams.get('error')}`);
     stage = 'exchange';
-    const exchanged = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
+    // a 503 (temporarily_unavailable) invites a retry, as a TPP does: for up to 10 s
+    const retryUntil = Date.now() + 10_000;
+    let exchanged = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier).catch(() => undefined);
+    while ((exchanged === undefined || exchanged.status >= 500) && Date.now() < retryUntil) {
+      exchangeRetries++;
+      await sleep(500);
+      exchanged = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier).catch(() => undefined);
+    }
+    if (!exchanged) throw new Error('the token endpoint did not answer');
     if (exchanged.status !== 200) return done(`exchange answered ${exchanged.status} ${String(exchanged.json.error ?? '')}`);
     tokens.set(flow.consentId, exchanged.json.access_token as string);
     done('tokens issued');
-  } catch {
+  } catch (err) {
     done(`failed at ${stage}`);
+    if (consentId) whyFailed.set(consentId, String((err as Error).message).replace(/\s+/g, ' ').slice(0, 200));
   }
 }
 
@@ -193,8 +206,14 @@ const faults = (async () => {
   a.up = false;
   await stopProcess(a.child, 'SIGKILL');
   await sleep(3_000);
-  await startInstance(a);
-  log('instance A is back');
+  // on a loaded machine A may take long to listen again: the load goes on through B meanwhile
+  await startInstance(a).then(
+    () => log('instance A is back'),
+    () => {
+      log('instance A did not listen again within 30 s; the load goes on through B until it does');
+      void waitForPort(a.port, 120_000).then(() => ((a.up = true), log('instance A is back')), () => undefined);
+    },
+  );
   await at(0.45);
   log('restarting Redis');
   await stopProcess(redisProcess, 'SIGTERM');
@@ -216,7 +235,7 @@ await sleep(2_000);
 // ---- the checks ----
 const mongo = new MongoClient(mongoUri, { serverSelectionTimeoutMS: 10_000 });
 let lost = 0;
-const disagreeing: Array<{ consentId: string; status: string; liveToken: boolean; flow: string }> = [];
+const disagreeing: Array<{ consentId: string; status: string; liveToken: boolean; flow: string; error?: string }> = [];
 try {
   const consents = mongo.db('assent_faults').collection<{ _id: string; status: string }>('consents');
   for (const consentId of created) {
@@ -228,7 +247,7 @@ try {
     const token = tokens.get(consentId);
     const liveToken = token ? (await introspect(server, tpp, token)).active === true : false;
     if ((stored.status === 'valid') !== liveToken) {
-      disagreeing.push({ consentId, status: stored.status, liveToken, flow: outcomeOf.get(consentId) ?? 'failed while being created' });
+      disagreeing.push({ consentId, status: stored.status, liveToken, flow: outcomeOf.get(consentId) ?? 'failed while being created', ...(whyFailed.has(consentId) ? { error: whyFailed.get(consentId) } : {}) });
     }
   }
 } finally {
@@ -240,6 +259,7 @@ const report = {
   flowsInParallel: PARALLEL,
   flows: Object.values(outcomes).reduce((a, b) => a + b, 0),
   outcomes,
+  exchangeRetries,
   requests,
   requestsFailed: failedRequests,
   consentsCreated: created.size,
