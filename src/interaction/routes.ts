@@ -411,6 +411,12 @@ export function interactionRouter(deps: InteractionDeps): Router {
       outcome = await decisions.finish(interaction, async () => {
         try {
           pending = await approvals.pending(interaction);
+          if (decision.approved && selected.length > 0 && pending.addressedToPsu) {
+            // only accounts the page offered: a hand-made form cannot grant one a retrieval step made unselectable
+            const offered = await approvals.retrieve(pending, locale);
+            const selectable = new Set(offered.accounts.filter((a) => a.selectable).map((a) => a.accountId));
+            if (!selected.every((id) => selectable.has(id))) throw new StepError('invalid_request', 'One of the selected accounts is not available for this request.');
+          }
           return (await approvals.decide(pending, decision, {}, locale)).result;
         } catch (err) {
           if (err instanceof StepError && err.code === 'invalid_request') throw err; // the customer corrects the form
