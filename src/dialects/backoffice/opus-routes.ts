@@ -51,6 +51,7 @@ import { pagination, type PresentContext } from './presenters.ts';
 import { ConsentQueryCore, type Order } from './query-core.ts';
 import { consentIdSchema, knownKeys, PAGE_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, parseBody, parseInstant, parseQuery } from './schemas.ts';
 import { STATUS_WORDS, TYPE_WORDS } from './vocabulary.ts';
+import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
 
 export const OPUS_PREFIX = '/open-banking/oob-consents';
 export const opusPaths = {
@@ -418,9 +419,7 @@ function respond(ctx: Context, body: unknown): void {
   ctx.body = body;
 }
 
+/** 405 in this dialect's format */
 function methodNotAllowed(methods: readonly string[]): Middleware {
-  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
-  return async () => {
-    throw new BackofficeError('methodNotAllowed', undefined, { Allow: allow });
-  };
+  return rejectOtherMethods(methods, (allow) => new BackofficeError('methodNotAllowed', undefined, { Allow: allow }));
 }

@@ -44,6 +44,7 @@ import {
   revokeBodySchema,
   type Sort,
 } from './schemas.ts';
+import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
 
 export interface BackofficeDeps {
   consents: ConsentService;
@@ -173,11 +174,9 @@ function respond(ctx: Context, body: unknown): void {
   ctx.body = body;
 }
 
+/** 405 in this dialect's format */
 function methodNotAllowed(methods: readonly string[]): Middleware {
-  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
-  return async () => {
-    throw new BackofficeError('methodNotAllowed', undefined, { Allow: allow });
-  };
+  return rejectOtherMethods(methods, (allow) => new BackofficeError('methodNotAllowed', undefined, { Allow: allow }));
 }
 
 const notFound: Middleware = async () => {

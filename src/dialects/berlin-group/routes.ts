@@ -64,6 +64,7 @@ import {
   startAuthorisationBodySchema,
   zodIssues,
 } from './schemas.ts';
+import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
 
 export interface BerlinGroupDeps {
   consents: ConsentService;
@@ -267,11 +268,9 @@ function respond(ctx: Context, body: unknown): void {
   ctx.body = body;
 }
 
+/** 405 in this dialect's format */
 function methodNotAllowed(methods: readonly string[]): Middleware {
-  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
-  return async () => {
-    throw new BgError('methodNotAllowed', [], { Allow: allow });
-  };
+  return rejectOtherMethods(methods, (allow) => new BgError('methodNotAllowed', [], { Allow: allow }));
 }
 
 const notFound: Middleware = async () => {

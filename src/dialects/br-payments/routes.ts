@@ -42,6 +42,7 @@ import { acceptsJwt, authenticateConsentToken, authenticateTpp, dialectErrors, i
 import { serveOpenApi } from './openapi.ts';
 import { BASE_PATH, createdPaymentsResponse, paymentConsentResponse, paymentDetails, paymentResponse } from './presenters.ts';
 import { ofbDateTime } from '../brazil/time.ts';
+import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
 
 export interface BrPaymentsDeps {
   consents: ConsentService;
@@ -334,9 +335,7 @@ function respond(ctx: Context, status: number, body: unknown): void {
   ctx.body = body;
 }
 
+/** 405 in this dialect's format */
 function methodNotAllowed(methods: readonly string[]): Middleware {
-  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
-  return () => {
-    throw new PaymentsError('methodNotAllowed', `allowed: ${allow}`, { Allow: allow });
-  };
+  return rejectOtherMethods(methods, (allow) => new PaymentsError('methodNotAllowed', `allowed: ${allow}`, { Allow: allow }));
 }

@@ -27,6 +27,7 @@ import { authenticateConsentToken, authenticateTpp, brState, dialectErrors, fapi
 import { serveOpenApi } from './openapi.ts';
 import { BASE_PATH, brDetails, consentResponse, extensionsResponse, type BrDetails, type BrExtensionRecord } from './presenters.ts';
 import { ofbDateTime } from './time.ts';
+import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
 
 export interface BrazilDeps {
   consents: ConsentService;
@@ -206,9 +207,7 @@ function respond(ctx: Context, status: number, body: unknown): void {
   ctx.body = body;
 }
 
+/** 405 in this dialect's format */
 function methodNotAllowed(methods: readonly string[]): Middleware {
-  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
-  return () => {
-    throw new BrError('methodNotAllowed', `allowed: ${allow}`, { Allow: allow });
-  };
+  return rejectOtherMethods(methods, (allow) => new BrError('methodNotAllowed', `allowed: ${allow}`, { Allow: allow }));
 }
