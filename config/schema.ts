@@ -173,7 +173,7 @@ export const configSchema = z
         jwksFile: z.string().optional(),
         /** keys that sign cookies, newest first (env ASSENT_COOKIE_KEYS, comma-separated) */
         cookieKeys: z.array(z.string().min(32, 'cookie keys need at least 32 characters')).optional(),
-        /** field-encryption key ring as JSON (env ASSENT_DATA_KEYS) — see docs/configuration.md */
+        /** field-encryption key ring as JSON (env ASSENT_DATA_KEYS) — see the README, "Configuration" */
         dataKeys: z.string().optional(),
         /** …or a file holding it (env ASSENT_DATA_KEYS_FILE) */
         dataKeysFile: z.string().optional(),

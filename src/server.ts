@@ -231,7 +231,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const routers: Router[] = [
       berlinGroupRouter({ consents, oauth, config, log, rateLimiter: stores.rateLimiter }),
       backofficeRouter({ consents, oauth, config, log, usage: access }),
-      brazilRouter({ consents, oauth, config, log }),
+      brazilRouter({ consents, oauth, config, log, rateLimiter: stores.rateLimiter }),
       opusRouter({ consents, oauth, config, log, payments: stores.payments }),
       fsAuthorizeRouter({
         oauth,

@@ -65,6 +65,7 @@ import {
   zodIssues,
 } from './schemas.ts';
 import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
+import { consentCreateLimits } from '../../application/create-limits.ts';
 
 export interface BerlinGroupDeps {
   consents: ConsentService;
@@ -77,18 +78,6 @@ export interface BerlinGroupDeps {
   rateLimiter?: RateLimiter;
   /** the clock for request validation (validUntil in the past, the validity cap). Default: now */
   now?: () => Date;
-}
-
-/** The consent-creation limit of each TPP: config `consent.createRateLimit`, or the client's `urn:assent:consent_create_limit`. */
-function createLimits(config: AssentConfig, override?: RateLimitOptions): (clientId: string | undefined) => RateLimitOptions {
-  const deployment = override ?? { limit: config.consent.createRateLimit.limit, windowMs: config.consent.createRateLimit.windowSeconds * 1000 };
-  if (override) return () => deployment;
-  const own = new Map<string, RateLimitOptions>();
-  for (const client of config.clients) {
-    const limit = client['urn:assent:consent_create_limit'];
-    if (limit !== undefined) own.set(client.client_id, { ...deployment, limit });
-  }
-  return (clientId) => (clientId !== undefined ? own.get(clientId) : undefined) ?? deployment;
 }
 
 /** Methods served on each path (HEAD comes with GET); anything else is 405. */
@@ -107,7 +96,7 @@ export function berlinGroupRouter(deps: BerlinGroupDeps): Router {
   const { consents, oauth, config, log } = deps;
   const now = deps.now ?? (() => new Date());
   const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
-  const createLimit = createLimits(config, deps.rateLimit);
+  const createLimit = consentCreateLimits(config, deps.rateLimit);
   const scaMethods = config.consent.scaMethods;
 
   // ── the middleware lists, in one place ──

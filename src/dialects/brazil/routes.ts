@@ -28,6 +28,9 @@ import { serveOpenApi } from './openapi.ts';
 import { BASE_PATH, brDetails, consentResponse, extensionsResponse, type BrDetails, type BrExtensionRecord } from './presenters.ts';
 import { ofbDateTime } from './time.ts';
 import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
+import { consentCreateLimits } from '../../application/create-limits.ts';
+import type { RateLimiter } from '../../storage/rate-limiter.ts';
+import { MemoryRateLimiter } from '../../storage/memory/rate-limiter.ts';
 
 export interface BrazilDeps {
   consents: ConsentService;
@@ -36,6 +39,8 @@ export interface BrazilDeps {
   log: Logger;
   /** the URN namespace of consent ids (`urn:<namespace>:<uuid>`). Default `assent` */
   urnNamespace?: string;
+  /** where consent-creation counts are kept (Redis: shared by every instance). Default: this process's memory */
+  rateLimiter?: RateLimiter;
   now?: () => Date;
 }
 
@@ -60,10 +65,20 @@ export function brazilRouter(deps: BrazilDeps): Router {
   const tpp: Middleware[] = [...errors, authenticateTpp(oauth), fapiHeaders()];
   const customer: Middleware[] = [...errors, authenticateConsentToken(oauth), fapiHeaders({ customer: true })];
   const body = jsonBody(config.bodyLimitBytes);
+  // consent creation per TPP and window (config consent.createRateLimit, a client's own limit): 429 above
+  const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
+  const createLimit = consentCreateLimits(config);
+  const limitCreation: Middleware = async (ctx, next) => {
+    const clientId = brState(ctx).clientId;
+    const { limit, windowMs } = createLimit(clientId);
+    const wait = await limiter.take(`br-create:${clientId ?? ctx.ip}`, limit, windowMs);
+    if (wait > 0) throw new BrError('tooManyRequests', [], { 'Retry-After': String(wait) });
+    await next();
+  };
 
   const router = new Router({ prefix: BASE_PATH });
   router.get('/openapi.json', ...errors, serveOpenApi(config.issuer));
-  router.post('/consents', ...tpp, body, createConsent);
+  router.post('/consents', ...tpp, limitCreation, body, createConsent);
   router.get('/consents/:consentId', ...tpp, getConsent);
   router.delete('/consents/:consentId', ...tpp, deleteConsent);
   router.post('/consents/:consentId/extends', ...customer, body, extendConsent);
