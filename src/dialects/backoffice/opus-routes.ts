@@ -49,7 +49,7 @@ import { authenticateInternal, boState, dialectErrors, jsonBody } from './middle
 import { opusActive, opusDetail, opusPayment, opusSummary } from './opus-presenters.ts';
 import { pagination, type PresentContext } from './presenters.ts';
 import { ConsentQueryCore, type Order } from './query-core.ts';
-import { consentIdSchema, knownKeys, PAGE_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, parseBody, parseInstant, parseQuery } from './schemas.ts';
+import { consentIdSchema, fail, knownKeys, ok, PAGE_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, param, parseBody, parseInstant, parseQuery, type Parsed } from './schemas.ts';
 import { STATUS_WORDS, TYPE_WORDS } from './vocabulary.ts';
 import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
 
@@ -76,19 +76,7 @@ export interface OpusDeps {
 
 // ── parameters ─────────────────────────────────────────────────────────────────────────────────────────
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
-function param<T>(parse: (value: string) => Parsed<T>) {
-  return z.string().transform((value, ctx): T => {
-    const result = parse(value);
-    if (!result.ok) {
-      ctx.issues.push({ code: 'custom', message: result.message, input: value });
-      return z.NEVER;
-    }
-    return result.value;
-  });
-}
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const fail = (message: string): Parsed<never> => ({ ok: false, message });
+// the query-parameter parsers of /backoffice/v1 (./schemas.ts): a parser's message becomes the issue
 
 const cpf = (v: string): Parsed<string> => (/^\d{11}$/.test(v) && isValidCpf(v) ? ok(v) : fail('must be a valid CPF of 11 digits'));
 const cnpj = (v: string): Parsed<string> => (/^[0-9A-Z]{12}\d{2}$/.test(v) && isValidCnpj(v) ? ok(v) : fail('must be a valid CNPJ of 14 characters'));

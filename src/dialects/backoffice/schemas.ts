@@ -31,10 +31,10 @@ const PARAMS_MAX = 32;
 
 // ── single values ──────────────────────────────────────────────────────────────────────────────────────
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** A query parameter read by `parse`: the parser's message becomes the issue. */
-function param<T>(parse: (value: string) => Parsed<T>) {
+export function param<T>(parse: (value: string) => Parsed<T>) {
   return z.string().transform((value, ctx): T => {
     const result = parse(value);
     if (!result.ok) {
@@ -45,8 +45,8 @@ function param<T>(parse: (value: string) => Parsed<T>) {
   });
 }
 
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const fail = (message: string): Parsed<never> => ({ ok: false, message });
+export const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+export const fail = (message: string): Parsed<never> => ({ ok: false, message });
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
