@@ -67,7 +67,7 @@ describe('MongoDB commands of one full flow', () => {
     await mongo.close();
   });
 
-  test(`addresses documents by key only, in at most ${MAX_COMMANDS_PER_FLOW} commands`, async () => {
+  test(`addresses documents by key only, in at most ${MAX_COMMANDS_PER_FLOW} commands`, async (t) => {
     // a warm-up flow, and some other consents, so the recorded flow is not the first of anything
     for (let i = 0; i < 2; i++) {
       const warm = await startFlow(server, tpp);
@@ -90,6 +90,6 @@ describe('MongoDB commands of one full flow', () => {
     }
     assert.ok(seen.length > 0, 'the monitoring saw the flow');
     assert.ok(seen.length <= MAX_COMMANDS_PER_FLOW, `${seen.length} commands:\n${summary}`);
-    console.log(`# ${seen.length} MongoDB commands per flow:\n${summary.replace(/^/gm, '#   ')}`);
+    t.diagnostic(`${seen.length} MongoDB commands per flow:\n${summary}`);
   });
 });

@@ -25,7 +25,7 @@ import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
 import { randomUUID } from 'node:crypto';
 import { authorisationDeadline, paymentDivergence, validateBrPaymentConsentRequest, type BrPaymentConsentRequest } from '../../consent/br-payment.ts';
-import { ConsentError, ConsentNotFound } from '../../consent/errors.ts';
+import { ConsentError } from '../../consent/errors.ts';
 import type { PaymentExecutor } from '../../consent/payment-executor.ts';
 import { PaymentExists, type PaymentRepository } from '../../consent/payment-repository.ts';
 import { cancellationOf, orderOf, pixCancellationSchema, validatePixPaymentRequest, withExecution, type PixPayment } from '../../consent/pix-payment.ts';
@@ -43,6 +43,7 @@ import { serveOpenApi } from './openapi.ts';
 import { BASE_PATH, createdPaymentsResponse, paymentConsentResponse, paymentDetails, paymentResponse } from './presenters.ts';
 import { ofbDateTime } from '../brazil/time.ts';
 import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-allowed.ts';
+import { ownedConsent, respond } from '../open-finance-brasil.ts';
 
 export interface BrPaymentsDeps {
   consents: ConsentService;
@@ -65,7 +66,6 @@ export function paymentsApiUrl(config: AssentConfig): string {
   return (config.brPayments.apiUrl ?? `${new URL(config.issuer).origin}${BASE_PATH}`).replace(/\/+$/, '');
 }
 
-const CONSENT_ID = /^urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#]+$/;
 
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   '/consents': ['POST'],
@@ -314,26 +314,12 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
 
   /** The caller's payment consent; anything else (unknown, another TPP's, another type) is 404. */
   async function owned(ctx: Context): Promise<Consent> {
-    const id = String(ctx.params.consentId ?? '');
-    if (id.length > 256 || !CONSENT_ID.test(id)) throw new PaymentsError('notFound', 'no such consent');
-    try {
-      const consent = await consents.getOwned(id, paymentsState(ctx).clientId!);
-      if (consent.type !== 'br-payment') throw new ConsentNotFound(id);
-      return consent;
-    } catch (err) {
-      if (err instanceof ConsentNotFound) throw new PaymentsError('notFound', 'no such consent');
-      throw err;
-    }
+    return ownedConsent(consents, String(ctx.params.consentId ?? ''), paymentsState(ctx).clientId!, 'br-payment', () => new PaymentsError('notFound', 'no such consent'));
   }
 
   return router;
 }
 
-function respond(ctx: Context, status: number, body: unknown): void {
-  ctx.status = status;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = body;
-}
 
 /** 405 in this dialect's format */
 function methodNotAllowed(methods: readonly string[]): Middleware {

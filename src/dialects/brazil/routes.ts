@@ -17,7 +17,7 @@ import type { Context, Middleware } from 'koa';
 import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
 import { BR_NO_EXPIRY, validateBrDataSharingRequest, validateBrExtension } from '../../consent/br-validation.ts';
-import { ConsentNotFound, ConsentStateConflict } from '../../consent/errors.ts';
+import { ConsentStateConflict } from '../../consent/errors.ts';
 import { effectiveStatus } from '../../consent/state.ts';
 import type { Consent } from '../../consent/types.ts';
 import type { Logger } from '../../log.ts';
@@ -31,6 +31,7 @@ import { methodNotAllowed as rejectOtherMethods } from '../../http/method-not-al
 import { consentCreateLimits } from '../../application/create-limits.ts';
 import type { RateLimiter } from '../../storage/rate-limiter.ts';
 import { MemoryRateLimiter } from '../../storage/memory/rate-limiter.ts';
+import { ownedConsent, respond } from '../open-finance-brasil.ts';
 
 export interface BrazilDeps {
   consents: ConsentService;
@@ -44,7 +45,6 @@ export interface BrazilDeps {
   now?: () => Date;
 }
 
-const CONSENT_ID = /^urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#]+$/;
 
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   '/consents': ['POST'],
@@ -201,26 +201,12 @@ export function brazilRouter(deps: BrazilDeps): Router {
 
   /** The caller's Brazilian consent; anything else (unknown, another TPP's, another regime's) is 404. */
   async function owned(ctx: Context): Promise<Consent> {
-    const id = String(ctx.params.consentId ?? '');
-    if (id.length > 256 || !CONSENT_ID.test(id)) throw new BrError('notFound');
-    try {
-      const consent = await consents.getOwned(id, brState(ctx).clientId!);
-      if (consent.type !== 'br-data-sharing') throw new ConsentNotFound(id);
-      return consent;
-    } catch (err) {
-      if (err instanceof ConsentNotFound) throw new BrError('notFound');
-      throw err;
-    }
+    return ownedConsent(consents, String(ctx.params.consentId ?? ''), brState(ctx).clientId!, 'br-data-sharing', () => new BrError('notFound'));
   }
 
   return router;
 }
 
-function respond(ctx: Context, status: number, body: unknown): void {
-  ctx.status = status;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = body;
-}
 
 /** 405 in this dialect's format */
 function methodNotAllowed(methods: readonly string[]): Middleware {
