@@ -24,6 +24,7 @@ import { oauthUnknownEndpoints } from './oidc/unknown-endpoints.ts';
 import { isClientAbort } from './http/client-abort.ts';
 import { serverPages } from './http/pages.ts';
 import type { Views } from './interaction/views.ts';
+import type { CookieKeys } from './http/cookie-signer.ts';
 
 export const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
 
@@ -33,14 +34,16 @@ export interface AppParts {
   stores: Stores;
   provider: Provider;
   routers: Router[];
-  /** the cookie-signing keys the provider uses: mounted, its middleware runs on this app's context */
-  cookieKeys: string[];
+  /** the cookie signer the provider uses: mounted, its middleware runs on this app's context */
+  cookieKeys: CookieKeys;
   /** the page templates: failures on the customer's routes become error pages; `/` and a branded 404 for browsers */
   views?: Views;
 }
 
 export function composeApp({ config, log, stores, provider, routers, cookieKeys, views }: AppParts): Koa {
-  const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  const app = new Koa({ proxy: config.trustProxy });
+  // Koa's constructor option takes only strings; the property takes a keygrip-shaped signer
+  app.keys = cookieKeys;
   // errors Koa sees outside the middleware (e.g. the socket of an answered request failing): through our
   // logger, never Koa's console output; a client that went away (an incomplete request) is not a failure
   app.on('error', (err: { name?: string; message?: string; code?: unknown }, ctx?: Koa.Context) => {

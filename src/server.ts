@@ -53,6 +53,7 @@ import { brPaymentsRouter, paymentsApiUrl } from './dialects/br-payments/routes.
 import { createMessageSigner, createMessageVerifier } from './signing/signed-messages.ts';
 import { RETRY_AFTER_SECONDS, headersTooLargeResponse, isStoreOutage } from './http/customer-pages.ts';
 import { settlingExecutor, type PaymentExecutor } from './consent/payment-executor.ts';
+import { CookieSigner } from './http/cookie-signer.ts';
 
 export interface RunningAssent {
   config: AssentConfig;
@@ -93,6 +94,8 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     cookieKeys = generateCookieKeys();
     log.warn('EPHEMERAL COOKIE KEYS generated (demo mode). Set ASSENT_COOKIE_KEYS.');
   }
+  // one signer for Koa's and oidc-provider's cookies: the secrets become KeyObjects once (./http/cookie-signer.ts)
+  const cookieSigner = new CookieSigner(cookieKeys);
   if (config.mode === 'production' && new URL(config.issuer).protocol !== 'https:') {
     log.warn(
       { issuer: config.issuer },
@@ -152,7 +155,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       config,
       adapter: stores.oidcAdapter,
       jwks,
-      cookieKeys,
+      cookieKeys: cookieSigner,
       log,
       consentCheck: consentBinding(consents, undefined, { requestOptions }),
       rar: richAuthorizationRequests({ requestOptions, findByGrantId: (grantId) => consents.findByGrantId(grantId) }),
@@ -178,7 +181,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         });
       },
     });
-    const oauth = new OAuthService(provider, apiResource(config), stores.replay, cookieKeys);
+    const oauth = new OAuthService(provider, apiResource(config), stores.replay, cookieSigner);
     consents.setEffects({
       consentEnded: async (consent) => {
         if (consent.grantId) await oauth.revokeGrant(consent.grantId);
@@ -288,7 +291,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         routers.push(demoPaymentsRouter({ config, views, payer: demoPayer }));
       }
     }
-    const app = composeApp({ config, log, stores, provider, routers, cookieKeys, views });
+    const app = composeApp({ config, log, stores, provider, routers, cookieKeys: cookieSigner, views });
 
     const server = createServer(app.callback());
     // Node refuses oversized headers before Koa sees the request: the customer still gets a page

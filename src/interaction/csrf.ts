@@ -3,12 +3,13 @@
  * under a server key. A forged cross-site POST lacks both the token and — cookies being SameSite=Lax — the
  * interaction cookie that oidc-provider checks.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export class Csrf {
-  readonly #key: string;
+  /** imported once: node:crypto would import a string key on every HMAC */
+  readonly #key: KeyObject;
   constructor(key: string) {
-    this.#key = key;
+    this.#key = createSecretKey(Buffer.from(key, 'utf8'));
   }
 
   token(binding: string): string {

@@ -9,7 +9,7 @@
  * Keys and log fields are keyed hashes (HMAC under a server key) of the username and the address: no
  * personal data in Redis or in the logs.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { LoginAttempts } from '../storage/login-attempts.ts';
 
@@ -50,14 +50,15 @@ export interface LoginAttempt {
 export class LoginThrottle {
   readonly #store: LoginAttempts;
   readonly #policy: ThrottlePolicy;
-  readonly #key: string;
+  /** imported once: node:crypto would import a string key on every HMAC */
+  readonly #key: KeyObject;
   readonly #log: Logger;
   readonly #now: () => number;
 
   constructor(store: LoginAttempts, policy: ThrottlePolicy, options: { secret: string; log: Logger; now?: () => number }) {
     this.#store = store;
     this.#policy = policy;
-    this.#key = options.secret;
+    this.#key = createSecretKey(Buffer.from(options.secret, 'utf8'));
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
   }

@@ -4,7 +4,8 @@
  * interactions, describe clients. Everything else about oidc-provider stays in src/oidc/.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { CookieKeys } from '../http/cookie-signer.ts';
 import * as jose from 'jose';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
@@ -98,10 +99,10 @@ export class OAuthService {
   readonly #resource: string;
   /** DPoP proof jti replay protection (Redis: across instances; memory in demo mode) */
   readonly #replay: ReplayStore;
-  /** the provider's cookie-signing keys (the first signs), to resume an interaction for a cookie-less browser */
-  readonly #cookieKeys: readonly string[];
+  /** the provider's cookie signer, to resume an interaction for a cookie-less browser */
+  readonly #cookieKeys: CookieKeys | undefined;
 
-  constructor(provider: Provider, resource: string, replay: ReplayStore = new MemoryReplayStore(), cookieKeys: readonly string[] = []) {
+  constructor(provider: Provider, resource: string, replay: ReplayStore = new MemoryReplayStore(), cookieKeys?: CookieKeys) {
     this.#provider = provider;
     this.#resource = resource;
     this.#replay = replay;
@@ -263,11 +264,11 @@ export class OAuthService {
    */
   async resumeOnBehalf(uid: string): Promise<string | undefined> {
     const interaction = (await this.#provider.Interaction.find(uid)) as unknown as StoredInteraction | undefined;
-    const key = this.#cookieKeys[0];
-    if (!interaction?.result || !key) return undefined;
+    const signer = this.#cookieKeys;
+    if (!interaction?.result || !signer) return undefined;
     const cookies: Array<[string, string]> = [[this.#provider.cookieName('resume'), uid]];
     if (interaction.session?.cookie) cookies.push([this.#provider.cookieName('session'), interaction.session.cookie]);
-    const header = cookies.flatMap(([name, value]) => [`${name}=${value}`, `${name}.sig=${signCookie(key, `${name}=${value}`)}`]).join('; ');
+    const header = cookies.flatMap(([name, value]) => [`${name}=${value}`, `${name}.sig=${signer.sign(`${name}=${value}`)}`]).join('; ');
     try {
       const res = await fetch(interaction.returnTo, { headers: { cookie: header }, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
       await res.body?.cancel();
@@ -349,11 +350,6 @@ export class OAuthService {
       internal: client['urn:assent:internal'] === true,
     };
   }
-}
-
-/** A Koa (cookies / keygrip) cookie signature: HMAC-SHA1 of `name=value`, base64url without padding. */
-function signCookie(key: string, data: string): string {
-  return createHmac('sha1', key).update(data).digest('base64url');
 }
 
 function toTokenInfo(token: StoredToken, kind: AccessTokenInfo['kind']): AccessTokenInfo {

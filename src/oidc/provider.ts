@@ -13,6 +13,7 @@ import type { AssentConfig, ClientConfig } from '../../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { OidcAdapterClass } from '../storage/oidc-adapter.ts';
 import type { SigningJwks } from './keys.ts';
+import type { CookieKeys } from '../http/cookie-signer.ts';
 import { singleUseAdapter } from './single-use.ts';
 import type { ReplayStore } from '../storage/replay-store.ts';
 import { BR_DATA_GROUPS } from '../consent/br-permissions.ts';
@@ -44,7 +45,8 @@ export interface ProviderOptions {
   /** an adapter class, constructed by oidc-provider once per model (consume made single-use, ./single-use.ts) */
   adapter: OidcAdapterClass;
   jwks: SigningJwks;
-  cookieKeys: string[];
+  /** signs and verifies the provider's cookies: a signer (../http/cookie-signer.ts), or secrets for keygrip */
+  cookieKeys: CookieKeys | string[];
   log: Logger;
   consentCheck?: AuthorizationConsentCheck;
   /**
@@ -149,7 +151,7 @@ export function createProvider(options: ProviderOptions): Provider {
     clients: config.clients.map((c) => clientMetadata(c, config.profile)) as unknown as Configuration['clients'],
     jwks: options.jwks as Configuration['jwks'],
     cookies: {
-      keys: options.cookieKeys,
+      keys: options.cookieKeys as unknown as NonNullable<NonNullable<Configuration['cookies']>['keys']>,
       long: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
       short: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
     },
