@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConsentRepository, ConsentQuery, ConsentSortField, ConsentPage } from '../consent/repository.ts';
 import type { Actor, Authorisation, Consent, ConsentChange, GrantedAccount, Rejection } from '../consent/types.ts';
 import { applyChange } from '../consent/change.ts';
-import { ConsentNotFound, ConsentStateConflict, AuthorisationNotFound } from '../consent/errors.ts';
+import { ConsentNotFound, ConsentRefused, ConsentStateConflict, ConsentValidationError, AuthorisationNotFound } from '../consent/errors.ts';
 import {
   approve as approveChange,
   createConsent,
@@ -97,7 +97,13 @@ export class ConsentService {
   async create(input: NewConsent, options: { idPrefix?: string; id?: string } = {}): Promise<Consent> {
     const type = input.type ?? 'accounts';
     for (const check of this.#options.creationChecks ?? []) {
-      if (!check.consentTypes || check.consentTypes.includes(type)) await check.run({ ...input, type });
+      if (check.consentTypes && !check.consentTypes.includes(type)) continue;
+      try {
+        await check.run({ ...input, type });
+      } catch (err) {
+        // a refusal by the bank's rules, told apart from the dialect's own validation
+        throw err instanceof ConsentValidationError && !(err instanceof ConsentRefused) ? new ConsentRefused(err.issues) : err;
+      }
     }
     const newId = () => options.id ?? `${options.idPrefix ?? ''}${randomUUID()}`;
     const consent = createConsent(input, { ...this.#ctx('TPP'), newId });

@@ -131,6 +131,19 @@ export class ConsentValidationError extends ConsentError {
   }
 }
 
+/**
+ * A creation check (the bank's rules: an in-process ConsentCreationCheck or the
+ * pre_process_consent_creation extension) refused the request. A ConsentValidationError, so a dialect
+ * that has no separate answer for it renders it as invalid input; the Open Finance Brasil dialects answer
+ * their 422 "other reason" code instead of a 400, the request being well formed.
+ */
+export class ConsentRefused extends ConsentValidationError {
+  constructor(issues: readonly ValidationIssue[]) {
+    super(issues);
+    this.name = 'ConsentRefused';
+  }
+}
+
 /** The consent was requested for one PSU and another one tried to approve it. */
 export class PsuMismatch extends ConsentError {
   readonly code = 'PSU_MISMATCH';

@@ -7,8 +7,11 @@ import type { Consent, ConsentType } from '../consent/types.ts';
 import type { NewConsent } from '../consent/state.ts';
 
 /**
- * Runs before a new consent is stored. Throws ConsentValidationError to refuse the request (each dialect
- * renders it in its own format, nothing is stored); any other throw fails the request (503), fail closed.
+ * Runs before a new consent is stored, for every regime's consents (or those of `consentTypes`). Throws
+ * ConsentValidationError to refuse the request: nothing is stored, and each dialect renders the refusal
+ * in its own format (Berlin Group 400 FORMAT_ERROR at the issue's path; Open Finance Brasil consents 422
+ * ERRO_NAO_MAPEADO, payment consents 422 NAO_INFORMADO). Any other throw fails the request (Berlin Group
+ * 503, Open Finance Brasil 500), fail closed; ExtensionUnavailable answers Open Finance Brasil consents 504.
  */
 export interface ConsentCreationCheck {
   id: string;

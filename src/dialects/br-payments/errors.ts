@@ -5,7 +5,8 @@
  * success, go out signed (routes.ts signs them on the way out). Titles are the spec's Portuguese; details
  * say which rule or field, never the input.
  */
-import { ConsentExpired, ConsentNotFound, ConsentStateConflict } from '../../consent/errors.ts';
+import { ConsentExpired, ConsentNotFound, ConsentRefused, ConsentStateConflict } from '../../consent/errors.ts';
+import { ExtensionUnavailable } from '../../steps/extensions/client.ts';
 import type { RenderedError } from '../../http/dialect-errors.ts';
 import { SignedMessageError } from '../../signing/signed-messages.ts';
 import { renderError as renderBrError } from '../brazil/errors.ts';
@@ -63,6 +64,10 @@ export function renderError(err: unknown): RenderedError | undefined {
   if (err instanceof PaymentsError) return render(err.kind, err.details, err.headers);
   if (err instanceof SignedMessageError) return render(err.code, [err.message]);
   if (err instanceof ConsentNotFound) return render('notFound');
+  // a creation check (the bank's rules) refused it: the spec's "other reason" code, the check's words
+  if (err instanceof ConsentRefused) return render('NAO_INFORMADO', err.issues.map((i) => i.message));
+  // the spec defines no 503/504 here: a bank extension that cannot answer fails the request (500), said so
+  if (err instanceof ExtensionUnavailable) return render('internal', ["the bank's check of this request did not answer; try again"], { 'Retry-After': '1' });
   // the shared Open Finance Brasil checks (tokens, FAPI headers): their 4xx in the same format, minus meta's paging
   if (err instanceof ConsentExpired || err instanceof ConsentStateConflict) return render('CONSENTIMENTO_INVALIDO', ['the consent is not in a status that allows this']);
   const shared = renderBrError(err);

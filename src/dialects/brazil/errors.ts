@@ -3,7 +3,8 @@
  * { totalRecords, totalPages, requestDateTime } }` with the statuses and 422 codes of Consents API 3.3.1.
  * Titles are the spec's Portuguese; details say which rule or field, never the input.
  */
-import { ConsentExpired, ConsentNotFound, ConsentStateConflict, ConsentValidationError } from '../../consent/errors.ts';
+import { ConsentExpired, ConsentNotFound, ConsentRefused, ConsentStateConflict, ConsentValidationError } from '../../consent/errors.ts';
+import { ExtensionUnavailable } from '../../steps/extensions/client.ts';
 import type { BrRuleCode } from '../../consent/br-validation.ts';
 import type { RenderedError } from '../../http/dialect-errors.ts';
 import { TokenError } from '../../oidc/oauth.ts';
@@ -24,10 +25,14 @@ const CATALOGUE = {
   PERMISSAO_PF_PJ_EM_CONJUNTO: { status: 422, code: 'PERMISSAO_PF_PJ_EM_CONJUNTO', title: 'Permissões PF e PJ em conjunto' },
   INFORMACOES_PJ_NAO_INFORMADAS: { status: 422, code: 'INFORMACOES_PJ_NAO_INFORMADAS', title: 'Informações PJ não informadas' },
   DATA_EXPIRACAO_INVALIDA: { status: 422, code: 'DATA_EXPIRACAO_INVALIDA', title: 'Data de expiração inválida' },
+  // a creation check (the bank's rules, e.g. the pre_process_consent_creation extension) refused it
+  ERRO_NAO_MAPEADO: { status: 422, code: 'ERRO_NAO_MAPEADO', title: 'Erro não mapeado' },
   alreadyRejected: { status: 422, code: 'CONSENTIMENTO_EM_STATUS_REJEITADO', title: 'Consentimento em status rejeitado' },
   invalidState: { status: 422, code: 'ESTADO_CONSENTIMENTO_INVALIDO', title: 'Estado inválido do consentimento' },
   tooManyRequests: { status: 429, code: 'LIMITE_REQUISICOES_EXCEDIDO', title: 'Limite de requisições excedido' },
   internal: { status: 500, code: 'ERRO_INTERNO', title: 'Erro interno' },
+  // a bank extension the request depends on did not answer validly in time (fail closed)
+  gatewayTimeout: { status: 504, code: 'TEMPO_ESGOTADO', title: 'Tempo esgotado' },
 } as const satisfies Record<string, { status: number; code: string; title: string }>;
 
 export type BrErrorName = keyof typeof CATALOGUE | BrRuleCode;
@@ -61,6 +66,8 @@ const REALM = 'Bearer realm="open-banking"';
 
 export function renderError(err: unknown): RenderedError | undefined {
   if (err instanceof BrError) return render(err.kind, err.details, err.headers);
+  if (err instanceof ConsentRefused) return render('ERRO_NAO_MAPEADO', err.issues.map((i) => i.message));
+  if (err instanceof ExtensionUnavailable) return render('gatewayTimeout', ["the bank's check of this request did not answer; try again"], { 'Retry-After': '1' });
   if (err instanceof ConsentValidationError) {
     return render('badRequest', err.issues.map((i) => `${i.path || 'body'}: ${i.message}`));
   }

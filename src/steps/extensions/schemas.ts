@@ -71,6 +71,12 @@ export const requestData = {
     frequencyPerDay: z.number().int(),
     recurringIndicator: z.boolean(),
     combinedServiceIndicator: z.boolean().optional(),
+    details: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        "the regime's own request as the TPP sent it, validated: br-data-sharing `{ permissions, loggedUser, businessEntity? }`, br-payment the payment consent's `data` (loggedUser, businessEntity, creditor, payment, debtorAccount); absent for Berlin Group (its terms are `access` and the fields above)",
+      ),
   }),
 } satisfies Record<Hook, z.ZodType>;
 
@@ -126,7 +132,7 @@ const DESCRIPTIONS: Record<Hook, string> = {
   validate_consent_access:
     "Called by the consent validation API (/api/fs/consent/validate) after Assent's own checks found the access valid: isValid false refuses it with errorCode.",
   pre_process_consent_creation:
-    "Called before a TPP's consent is stored: ERROR refuses the request in the dialect's format (Berlin Group 400 FORMAT_ERROR with errorMessage and path).",
+    "Called before a TPP's consent of any regime is stored: ERROR refuses the request in the dialect's format (Berlin Group 400 FORMAT_ERROR with errorMessage and path; Open Finance Brasil consents 422 ERRO_NAO_MAPEADO, payment consents 422 NAO_INFORMADO, with errorMessage as detail).",
 };
 
 /** The OpenAPI 3.1 document of the extension API a bank implements. */

@@ -114,8 +114,7 @@ export function extensionHooks(config: ExtensionsConfig, log: Logger): Extension
     const client = new ExtensionClient('pre_process_consent_creation', creation, log);
     hooks.creation.push({
       id: 'extension.pre_process_consent_creation',
-      // Berlin Group consents (the dialect that renders a refusal as FORMAT_ERROR with the given path)
-      consentTypes: ['accounts'],
+      // every regime's consents: each dialect renders the refusal in its own format (../hooks.ts)
       async run(request) {
         const answer = await client.call({
           clientId: request.clientId,
@@ -125,6 +124,7 @@ export function extensionHooks(config: ExtensionsConfig, log: Logger): Extension
           frequencyPerDay: request.frequencyPerDay,
           recurringIndicator: request.recurringIndicator,
           combinedServiceIndicator: request.combinedServiceIndicator,
+          ...(request.details ? { details: structuredClone(request.details) } : {}),
         });
         if (answer.status === 'ERROR') {
           throw new ConsentValidationError([{ path: answer.path ?? '', code: 'invalid_value', message: answer.errorMessage }]);
