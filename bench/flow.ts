@@ -18,13 +18,12 @@
  * size's seeding bounded by BENCH_SEED_SECONDS (default 300; how far it got is printed). The targets are
  * checked at 0 and ≤ 1,000 stored consents only (the issue's targets); larger sizes are measured, not judged.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { clientCredentialsToken, pkce, postForm, type TestClient, type TestServer } from '../test/support/assent.ts';
 import { ALICE, CookieJar, accountsBody, bg, exchangeCode, followRedirects, introspect } from '../test/support/tpp.ts';
 import { FLOW_CLIENT } from './servers/client.ts';
+import { rssMb, startTarget as start, stopTarget as stop, type Target } from './servers/spawn-target.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -50,55 +49,6 @@ const tpp: TestClient = {
   config: FLOW_CLIENT,
 };
 const basic = `Basic ${Buffer.from(`${tpp.clientId}:${tpp.secret}`).toString('base64')}`;
-
-interface Target {
-  child: ChildProcess;
-  origin: string;
-  issuer: string;
-  /** flows run against it so far (each Assent flow stores a consent) */
-  flowsStarted: number;
-  /** waiting for the target's next stdout line after READY */
-  lines: Array<(line: string) => void>;
-}
-
-async function start(kind: 'assent' | 'bare', store: 'memory' | 'redis'): Promise<Target> {
-  const child = spawn(process.execPath, ['bench/servers/flow-targets.ts', kind, store], { env: process.env, stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let target: Target | undefined;
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      let newline: number;
-      while ((newline = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, newline);
-        out = out.slice(newline + 1);
-        const m = /^READY (\S+) (.+)$/.exec(line);
-        if (m && !target) {
-          target = { child, origin: m[1]!, issuer: (JSON.parse(m[2]!) as { issuer: string }).issuer, flowsStarted: 0, lines: [] };
-          resolve(target);
-        } else if (target) target.lines.shift()?.(line);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`flow target ${kind}/${store} exited with ${code}`)));
-  });
-}
-
-/** RSS of a child in MB (Linux): VmRSS now, VmHWM the peak so far */
-function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-async function stop(target: Target): Promise<void> {
-  await new Promise<void>((resolve) => {
-    target.child.once('exit', () => resolve());
-    target.child.kill('SIGTERM');
-  });
-}
 
 /** Milliseconds per named step of one flow. */
 type Steps = Record<string, number>;
@@ -261,6 +211,29 @@ function stepCell(runs: Run[], name: string): string {
   return sorted.length ? `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 99))}` : '–';
 }
 
+/**
+ * The HTTP exchanges of one flow: requests sent (redirects followed count one each) and bytes received
+ * (bodies). Counted on one flow with the global fetch wrapped, outside the timed rounds.
+ */
+async function exchanges(flow: (t: Target, steps: Steps) => Promise<boolean>, t: Target): Promise<{ requests: number; kB: number } | undefined> {
+  const original = globalThis.fetch;
+  let requests = 0;
+  let bytes = 0;
+  globalThis.fetch = async (input, init) => {
+    const res = await original(input, init);
+    requests++;
+    bytes += (await res.clone().arrayBuffer()).byteLength;
+    return res;
+  };
+  try {
+    const ok = await flow(t, {});
+    t.flowsStarted++;
+    return ok ? { requests, kB: Math.round(bytes / 102.4) / 10 } : undefined;
+  } finally {
+    globalThis.fetch = original;
+  }
+}
+
 /** Seeds `count` more consents in the Assent target, within BENCH_SEED_SECONDS; returns how many it stored and how long it took. */
 async function seed(t: Target, count: number): Promise<{ stored: number; ms: number; error?: string }> {
   const deadline = Date.now() + SEED_SECONDS * 1000;
@@ -281,6 +254,7 @@ console.log('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 const ratios: string[] = [];
 const stepRows = { assent: [] as string[], bare: [] as string[] };
 const seedLines: string[] = [];
+const exchangeLines: string[] = [];
 let anyFailed = false;
 let missed = false;
 for (const store of STORES) {
@@ -289,6 +263,9 @@ for (const store of STORES) {
   // warm-up: JIT, connections, first compilations
   await measure(bareFlow, bare, 4, 2);
   await measure(assentFlow, assent, 4, 2);
+  const perFlow = { bare: await exchanges(bareFlow, bare), assent: await exchanges(assentFlow, assent) };
+  const said = (x: { requests: number; kB: number } | undefined) => (x ? `${x.requests} HTTP requests, ${x.kB} kB of bodies received` : 'the counted flow failed');
+  exchangeLines.push(`${store}: one flow is ${said(perFlow.assent)} through Assent, ${said(perFlow.bare)} through bare oidc-provider`);
   let seeded = 0;
   for (const size of STORED) {
     if (size > seeded) {
@@ -338,6 +315,7 @@ console.log(`| store | beside Assent with stored consents | concurrency | ${BARE
 console.log(`|---|---:|---:|${BARE_STEPS.map(() => '---:').join('|')}|`);
 for (const line of stepRows.bare) console.log(line);
 console.log('');
+for (const line of exchangeLines) console.log(line);
 for (const line of seedLines) console.log(line);
 for (const line of ratios) console.log(line);
 console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
