@@ -6,6 +6,8 @@
  *   GET   /open-banking/oob-consents/v1/consents/{consentId}          one (ConsentDetail)            backoffice:read
  *   PATCH /open-banking/oob-consents/v1/consents/{consentId}          revoke (deprecated form)       backoffice:revoke
  *   PATCH /open-banking/oob-consents/consents/v1/consents/{consentId} revoke a data sharing consent  backoffice:revoke
+ *   GET   /open-banking/oob-consents/v1/consents/{consentId}/extends  its extensions (ConsentExtends)  backoffice:read
+ *   PATCH /open-banking/oob-consents/payments/v1/consents/{consentId} revoke a payment consent       backoffice:revoke
  *   GET   /open-banking/oob-consents/consents/v2/active               active in [startDate, endDate] backoffice:read
  *   GET   /open-banking/oob-consents/consents/v1/consents/{consentId}/payments
  *                                                                     a consent's PIX payments, by date
@@ -14,7 +16,10 @@
  * The same query core as /backoffice/v1 (query-core.ts), the same error format (ErrorResponse, errors.ts)
  * and the same auth (a `jwt` bearer: an internal client's client_credentials token with the route's scope).
  * Every regime's consents; payment consents are listed and read (with their payment data and their
- * payments), and revoked through the payments API.
+ * payments) and revoked at …/payments/v1/consents/{consentId} (an AUTHORISED one that was not paid yet:
+ * REJECTED with the rejection the bank gives, its tokens revoked); data sharing consents at
+ * …/consents/v1/consents/{consentId} and the deprecated …/v1/consents/{consentId}. Each revocation path
+ * takes only its own kind of consent (400 otherwise).
  *
  * Search filters (all combine with AND; a list filter and its single form are exclusive, as the spec says):
  *   cpf, cnpj, consentOwner=[{"key":"cpf","value":…},{"key":"cnpj","value":…}]   the customer / company
@@ -38,6 +43,7 @@ import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
 import { isValidCnpj, isValidCpf } from '../../consent/br-documents.ts';
 import { BR_NO_EXPIRY } from '../../consent/br-validation.ts';
+import { BR_PAYMENT_REJECTION_CODES, BR_PAYMENT_REJECTION_DETAILS } from '../../consent/regimes/brazil-payment.ts';
 import { ConsentNotFound } from '../../consent/errors.ts';
 import type { PaymentRepository } from '../../consent/payment-repository.ts';
 import type { ConsentQuery } from '../../consent/repository.ts';
@@ -47,6 +53,7 @@ import type { OAuthService } from '../../oidc/oauth.ts';
 import { BackofficeError, ParameterError, type ParameterIssue } from './errors.ts';
 import { authenticateInternal, boState, dialectErrors, jsonBody } from './middleware.ts';
 import { opusActive, opusDetail, opusPayment, opusSummary } from './opus-presenters.ts';
+import { brDetails } from '../brazil/presenters.ts';
 import { pagination, type PresentContext } from './presenters.ts';
 import { ConsentQueryCore, type Order } from './query-core.ts';
 import { consentIdSchema, fail, knownKeys, ok, PAGE_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, param, parseBody, parseInstant, parseQuery, type Parsed } from './schemas.ts';
@@ -58,6 +65,8 @@ export const opusPaths = {
   consents: `${OPUS_PREFIX}/v1/consents`,
   consent: (id: string) => `${OPUS_PREFIX}/v1/consents/${encodeURIComponent(id)}`,
   revokeDataSharing: (id: string) => `${OPUS_PREFIX}/consents/v1/consents/${encodeURIComponent(id)}`,
+  revokePayment: (id: string) => `${OPUS_PREFIX}/payments/v1/consents/${encodeURIComponent(id)}`,
+  extends: (id: string) => `${OPUS_PREFIX}/v1/consents/${encodeURIComponent(id)}/extends`,
   active: `${OPUS_PREFIX}/consents/v2/active`,
   payments: (id: string) => `${OPUS_PREFIX}/consents/v1/consents/${encodeURIComponent(id)}/payments`,
 };
@@ -166,8 +175,9 @@ const activeSchema = z.strictObject({
 });
 const ACTIVE_PARAMS = knownKeys(activeSchema);
 
-const paymentsSchema = z.strictObject({ page, 'page-size': pageSize });
-const PAYMENTS_PARAMS = knownKeys(paymentsSchema);
+/** a page of a consent's payments or extensions */
+const pagedSchema = z.strictObject({ page, 'page-size': pageSize });
+const PAGED_PARAMS = knownKeys(pagedSchema);
 
 /** the pairs the spec says cannot be used together */
 const EXCLUSIVE: Array<[string, string]> = [
@@ -216,6 +226,41 @@ const revokeDataSharingSchema = z.strictObject({
   applicationName: z.string().max(140).optional(),
 });
 
+/**
+ * RequestRevokeOobPaymentConsent: a rejection (with the Payments API's rejection reason) or a revocation
+ * (its reasons are the recurring consents'; a single-payment consent records NAO_INFORMADO with the
+ * given detail). Who: USUARIO (the customer asked) or DETENTORA (the bank); absent, the bank.
+ */
+const paymentParty = z.enum(['USUARIO', 'DETENTORA', 'INICIADORA'], { error: 'must be USUARIO, DETENTORA or INICIADORA' });
+const paymentSide = z.enum(['INICIADORA', 'DETENTORA'], { error: 'must be INICIADORA or DETENTORA' });
+const detail = z.string().min(1).max(2048).refine((v) => !CONTROL.test(v), { error: 'must not contain control characters' });
+const revokePaymentSchema = z.strictObject({
+  data: z
+    .strictObject({
+      rejection: z
+        .strictObject({
+          rejectedFrom: paymentSide.optional(),
+          rejectedBy: paymentParty.optional(),
+          rejectedAt: z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time' }).optional(),
+          reason: z.strictObject({
+            code: z.enum(BR_PAYMENT_REJECTION_CODES, { error: `must be one of the Payments API's rejection reasons: ${BR_PAYMENT_REJECTION_CODES.join(', ')}` }),
+            detail,
+          }),
+        })
+        .optional(),
+      revocation: z
+        .strictObject({
+          revokedFrom: paymentSide.optional(),
+          revokedBy: paymentParty.optional(),
+          revokedAt: z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time' }).optional(),
+          reason: z.strictObject({ code: z.enum(['NAO_INFORMADO', 'REVOGADO_USUARIO', 'REVOGADO_RECEBEDOR'], { error: 'must be NAO_INFORMADO, REVOGADO_USUARIO or REVOGADO_RECEBEDOR' }), detail: detail.optional() }).optional(),
+        })
+        .optional(),
+    })
+    .refine((d) => (d.rejection === undefined) !== (d.revocation === undefined), { error: 'must hold either rejection or revocation' }),
+  applicationName: z.string().max(140).optional(),
+});
+
 // ── the router ─────────────────────────────────────────────────────────────────────────────────────────
 
 export function opusRouter(deps: OpusDeps): Router {
@@ -243,11 +288,15 @@ export function opusRouter(deps: OpusDeps): Router {
   const router = new Router({ prefix: OPUS_PREFIX });
   router.get('/v1/consents', ...read, listConsents);
   router.all('/v1/consents', errors, methodNotAllowed(['GET']));
+  router.get('/v1/consents/:consentId/extends', ...read, listExtensions);
+  router.all('/v1/consents/:consentId/extends', errors, methodNotAllowed(['GET']));
   router.get('/v1/consents/:consentId', ...read, getConsent);
   router.patch('/v1/consents/:consentId', ...revoke, revokeDeprecated);
   router.all('/v1/consents/:consentId', errors, methodNotAllowed(['GET', 'PATCH']));
   router.patch('/consents/v1/consents/:consentId', ...revoke, revokeDataSharing);
   router.all('/consents/v1/consents/:consentId', errors, methodNotAllowed(['PATCH']));
+  router.patch('/payments/v1/consents/:consentId', ...revoke, revokePayment);
+  router.all('/payments/v1/consents/:consentId', errors, methodNotAllowed(['PATCH']));
   for (const path of ['/consents/v1/consents/:consentId/search-keys', '/consents/v1/consents/:consentId/search-key/:searchKey']) {
     router.get(path, ...read, searchKeysNotServed);
     router.post(path, ...read, searchKeysNotServed);
@@ -323,7 +372,7 @@ export function opusRouter(deps: OpusDeps): Router {
 
   /** A consent's PIX payments, newest payment date first (a single-payment consent has at most one); any other consent has none. */
   async function listPayments(ctx: Context) {
-    const { value: q, params } = parseQuery(paymentsSchema, ctx.querystring, PAYMENTS_PARAMS);
+    const { value: q, params } = parseQuery(pagedSchema, ctx.querystring, PAGED_PARAMS);
     const consent = await find(ctx);
     const all = consent.type === 'br-payment' ? await deps.payments.findByConsent(consent.id) : [];
     all.sort((a, b) => b.date.localeCompare(a.date) || b.createdAt.getTime() - a.createdAt.getTime());
@@ -363,12 +412,42 @@ export function opusRouter(deps: OpusDeps): Router {
     await revokeWith(ctx, rejection, reason.additionalInformation ?? reason.code);
   }
 
-  async function revokeWith(ctx: Context, rejection: Rejection, reason: string) {
+  /** RequestRevokeOobPaymentConsent: an AUTHORISED payment consent, not paid yet, becomes REJECTED. */
+  async function revokePayment(ctx: Context) {
+    const { data } = parseBody(revokePaymentSchema, ctx.request.body);
+    const by = data.rejection ? data.rejection.rejectedBy : (data.revocation!.revokedBy ?? (data.revocation!.reason?.code === 'REVOGADO_USUARIO' ? 'USUARIO' : undefined));
+    const field = data.rejection ? 'data.rejection.rejectedBy' : 'data.revocation.revokedBy';
+    const code = data.rejection?.reason.code ?? 'NAO_INFORMADO';
+    const given = data.rejection?.reason.detail ?? data.revocation?.reason?.detail;
+    const rejection: Rejection = {
+      rejectedBy: partyOf(by === 'USUARIO' ? 'USER' : by === 'INICIADORA' ? 'TPP' : 'ASPSP', field),
+      reason: { code, additionalInformation: (given ?? BR_PAYMENT_REJECTION_DETAILS[code]).slice(0, 2048) },
+    };
+    await revokeWith(ctx, rejection, `${data.revocation?.reason?.code ?? code}${given ? `: ${given}` : ''}`, 'payment');
+  }
+
+  /** The extensions of a data sharing consent, newest first (ConsentExtends); none for other consents. */
+  async function listExtensions(ctx: Context) {
+    const { value: q, params } = parseQuery(pagedSchema, ctx.querystring, PAGED_PARAMS);
+    const consent = await find(ctx);
+    const all = consent.type === 'br-data-sharing' ? [...(brDetails(consent).extensions ?? [])].reverse() : [];
+    const request = { page: q.page ?? 1, pageSize: q['page-size'] ?? PAGE_SIZE_DEFAULT };
+    const items = all.slice((request.page - 1) * request.pageSize, request.page * request.pageSize);
+    respond(ctx, {
+      data: items.map((e) => ({ ...(e.expirationDateTime ? { expirationDateTime: e.expirationDateTime } : {}), loggedUser: e.loggedUser, requestDateTime: e.requestDateTime })),
+      ...pagination(all.length, { endpoint: `${origin}${opusPaths.extends(String(ctx.params.consentId))}`, params, ...request }, now()),
+    });
+  }
+
+  async function revokeWith(ctx: Context, rejection: Rejection, reason: string, kind: 'data sharing' | 'payment' = 'data sharing') {
     const consent = await find(ctx);
     const id = consent.id;
-    if (consent.type === 'br-payment' || consent.type === 'payments') {
-      throw new ParameterError([{ kind: 'invalidParameter', name: 'consentId', message: 'names a payment consent: this operation revokes data sharing consents' }]);
+    const isPayment = consent.type === 'br-payment' || consent.type === 'payments';
+    if (isPayment !== (kind === 'payment')) {
+      const other = isPayment ? 'payment' : 'data sharing';
+      throw new ParameterError([{ kind: 'invalidParameter', name: 'consentId', message: `names a ${other} consent: this operation revokes ${kind} consents` }]);
     }
+    if (consent.type === 'payments') throw new ParameterError([{ kind: 'invalidParameter', name: 'consentId', message: 'names a Berlin Group payment consent: it is revoked through its own API' }]);
     const actor = rejection.rejectedBy === 'USER' ? 'PSU' : 'ASPSP';
     const clientId = boState(ctx).clientId;
     const revoked = await core.revoke(id, { actor, reason: reason.slice(0, 140), rejection, ...(clientId ? { by: clientId } : {}) });
