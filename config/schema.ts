@@ -34,6 +34,8 @@ export const clientSchema = z
     client_id: z.string().min(1),
     /** shown to the customer on the approval page */
     client_name: z.string().min(1).optional(),
+    /** the app's home page: where a customer who comes back to an answered request is pointed */
+    client_uri: url.optional(),
     client_secret: z.string().min(8).optional(),
     redirect_uris: z.array(url).default([]),
     grant_types: z

@@ -17,7 +17,7 @@ let tpp: TestClient;
 let browser: Browser;
 
 before(async () => {
-  tpp = await makeKeyClient('budget-app', { client_name: 'Budget App' });
+  tpp = await makeKeyClient('budget-app', { client_name: 'Budget App', client_uri: 'https://budget.example/home' });
   server = await startTestServer({ clients: [tpp.config], profile: 'demo', mode: 'demo' });
   browser = await launchBrowser();
 });
@@ -180,7 +180,7 @@ describe('error pages say what happened and lead back to the app', () => {
     }
   });
 
-  test('Back after approving: "You already answered this request", with the link back', async () => {
+  test('Back after approving: "You already answered this request", the link leads to the app\'s home page, never a second answer to the TPP', async () => {
     const { context, page, callbacks } = await newContext(browser, tpp);
     try {
       const flow = await startFlow(server, tpp);
@@ -188,10 +188,16 @@ describe('error pages say what happened and lead back to the app', () => {
       await page.getByRole('button', { name: /allow access/i }).click();
       assert.ok((await callback(callbacks)).searchParams.get('code'));
       await page.waitForURL((u) => u.href.startsWith(tpp.redirectUri));
+      const answered = callbacks.length;
       await page.goBack();
       await page.getByRole('heading', { level: 1, name: 'You already answered this request' }).waitFor();
       assert.equal((await server.assent.consents.get(flow.consentId))?.status, 'valid');
-      await followReturnLink(page, callbacks, flow);
+      // the TPP has its answer (the code): the way back is the app's home page, never a second
+      // callback for this request (an access_denied would contradict the valid consent)
+      const link = page.getByRole('link', { name: 'Return to Budget App' });
+      assert.equal(await link.getAttribute('href'), 'https://budget.example/home');
+      assert.equal(await page.locator(`a[href^="${tpp.redirectUri}"], form[action^="${tpp.redirectUri}"]`).count(), 0);
+      assert.equal(callbacks.length, answered, 'no second callback');
     } finally {
       await context.close();
     }

@@ -74,7 +74,10 @@ const ERROR_TITLES: Partial<Record<ErrorMessageKey, string>> = {
 /**
  * The way back to the TPP an error page offers ("Return to <app>"), when the app is known: for an
  * interaction still open, a form that cancels it (the TPP gets access_denied through the one decision);
- * for one that is gone, a link to the TPP's redirect URI with `error=access_denied` and the request's state.
+ * for one that expired undecided, a link to the TPP's redirect URI with `error=access_denied` and the
+ * request's state. For one that was decided (the customer pressed Back after answering) the TPP already
+ * has its answer, so no second callback for that state: at most a link to the app's registered home page
+ * (`client_uri`), which tells the TPP nothing.
  * Set on `ctx.state.returnLink` by the interaction routes; `retryUrl` reopens the request when it is open.
  */
 export type ReturnLink =
@@ -169,8 +172,12 @@ export function interactionRouter(deps: InteractionDeps): Router {
     ctx.cookies.set(RETURN_COOKIE, value, { ...returnCookie(interaction.uid), maxAge: RETURN_COOKIE_MS });
   }
 
-  /** An interaction that is gone: the TPP this browser was sent by, if it remembers, as a link back with error=. */
-  async function rememberedReturn(ctx: Context, description: string): Promise<void> {
+  /**
+   * An interaction that is gone: the TPP this browser was sent by, if it remembers, as a link back — with
+   * error= when nothing was decided; to the app's home page (if registered) when it was, never a second
+   * answer for the same request.
+   */
+  async function rememberedReturn(ctx: Context, decided: boolean): Promise<void> {
     const uid = typeof ctx.params.uid === 'string' ? ctx.params.uid : '';
     const value = uid ? ctx.cookies.get(RETURN_COOKIE, { signed: true }) : undefined;
     if (!value) return;
@@ -180,9 +187,14 @@ export function interactionRouter(deps: InteractionDeps): Router {
       const client = await oauth.client(c);
       // only a redirect URI registered for that client (the cookie is signed; this is defence in depth)
       if (!client || !client.redirectUris.includes(r)) return;
+      if (decided) {
+        const home = client.uri ? new URL(client.uri) : undefined;
+        if (home && (home.protocol === 'https:' || home.protocol === 'http:')) ctx.state.returnLink = { tppName: client.name, href: home.href } satisfies ReturnLink;
+        return;
+      }
       const href = new URL(r);
       href.searchParams.set('error', 'access_denied');
-      href.searchParams.set('error_description', description);
+      href.searchParams.set('error_description', 'the authorization request expired');
       if (typeof s === 'string') href.searchParams.set('state', s);
       if (deps.issuer) href.searchParams.set('iss', deps.issuer);
       ctx.state.returnLink = { tppName: client.name, href: href.href } satisfies ReturnLink;
@@ -203,7 +215,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       if (err instanceof oidcErrors.SessionNotFound || err instanceof oidcErrors.InvalidRequest) {
         // the form sent again after the first submission finished the authorization: say so
         const decided = typeof ctx.params.uid === 'string' && (await decisions.wasDecided(ctx.params.uid).catch(() => false));
-        await rememberedReturn(ctx, decided ? 'the customer came back after deciding' : 'the authorization request expired');
+        await rememberedReturn(ctx, decided);
         renderErrorPage(ctx, views, decided ? 409 : 400, localeOf(ctx), decided ? 'error.decided' : 'error.expired');
         return undefined;
       }

@@ -42,6 +42,8 @@ export interface ClientInfo {
   name: string;
   redirectUris: string[];
   internal: boolean;
+  /** the client's registered home page (`client_uri`), if any */
+  uri?: string;
 }
 
 export interface InteractionInfo {
@@ -340,7 +342,7 @@ export class OAuthService {
 
   async client(clientId: string): Promise<ClientInfo | undefined> {
     const client = (await this.#provider.Client.find(clientId)) as unknown as
-      | { clientId: string; clientName?: string; redirectUris?: string[]; 'urn:assent:internal'?: boolean }
+      | { clientId: string; clientName?: string; clientUri?: string; redirectUris?: string[]; 'urn:assent:internal'?: boolean }
       | undefined;
     if (!client) return undefined;
     return {
@@ -348,6 +350,7 @@ export class OAuthService {
       name: client.clientName ?? client.clientId,
       redirectUris: client.redirectUris ?? [],
       internal: client['urn:assent:internal'] === true,
+      ...(client.clientUri ? { uri: client.clientUri } : {}),
     };
   }
 }
