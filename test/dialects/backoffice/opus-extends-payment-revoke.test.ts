@@ -10,10 +10,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { clientAuth, makeSecretClient, pkce, postForm, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
+import { makeSecretClient, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
 import { validateResponse } from '../../support/openapi.ts';
-import { decideWithoutBrowser, exchangeCode, introspect, type StartedFlow } from '../../support/tpp.ts';
-import { PF, br, consentBody, consentsToken, inDays } from '../brazil/helpers.ts';
+import { decideWithoutBrowser, exchangeCode, introspect } from '../../support/tpp.ts';
+import { PF, br, consentBody, consentsToken, inDays, pushConsentAuthorization } from '../brazil/helpers.ts';
 import { CARLA, CARLA_CPF, PAYMENTS_CONFIG, consentData, createPaymentConsent, makePaymentsTpp, pay, paymentsToken, pushPayment, type PaymentsTpp } from '../br-payments/helpers.ts';
 import { OPUS_SPEC, assertError, internalClientConfig, tokenFor, type CallResult } from './helpers.ts';
 
@@ -62,20 +62,9 @@ async function authorisedDataSharing(): Promise<{ consentId: string; accessToken
   const created = await br(server, 'POST', '/consents', { token: dataToken, json: consentBody() });
   assert.equal(created.status, 201);
   const consentId = created.body.data.consentId as string;
-  const { verifier, challenge } = await pkce();
-  const state = randomUUID();
-  const auth = await clientAuth(dataTpp, server.issuer);
-  const par = await postForm(
-    `${server.issuer}/par`,
-    { client_id: dataTpp.clientId, response_type: 'code', scope: `openid consent:${consentId} accounts resources`, redirect_uri: dataTpp.redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256', ...auth.form },
-    auth.headers,
-  );
-  const link = new URL(`${server.issuer}/authorize`);
-  link.searchParams.set('client_id', dataTpp.clientId);
-  link.searchParams.set('request_uri', String(par.json.request_uri));
-  const flow: StartedFlow = { consentId, authorisationId: '', link, state, verifier, ccToken: dataToken };
+  const flow = await pushConsentAuthorization(server, dataTpp, consentId, dataToken);
   const back = await decideWithoutBrowser(server, flow, 'approve', ALICE);
-  const tokens = await exchangeCode(server, dataTpp, back.searchParams.get('code')!, verifier);
+  const tokens = await exchangeCode(server, dataTpp, back.searchParams.get('code')!, flow.verifier);
   assert.equal(tokens.status, 200, tokens.text);
   return { consentId, accessToken: tokens.json.access_token as string };
 }

@@ -6,10 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { clientAuth, makeSecretClient, pkce, postForm, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
-import { CookieJar, decideWithoutBrowser, exchangeCode, introspect, type StartedFlow } from '../../support/tpp.ts';
-import { BALANCES, CNPJ, PF, PJ, assertErrors, br, consentBody, consentsToken, inDays } from './helpers.ts';
+import { makeSecretClient, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
+import { CookieJar, decideWithoutBrowser, exchangeCode, introspect } from '../../support/tpp.ts';
+import { BALANCES, CNPJ, PF, PJ, assertErrors, br, consentBody, consentsToken, inDays, pushConsentAuthorization } from './helpers.ts';
 
 const ALICE = { username: 'alice', password: 'alice-demo' }; // CPF 52998224725 (config/demo/customers.json)
 const BRUNO = { username: 'bruno', password: 'bruno-demo' };
@@ -25,19 +24,8 @@ before(async () => {
 });
 after(() => server.stop());
 
-async function pushed(consentId: string, scope = `openid consent:${consentId} accounts resources`): Promise<StartedFlow & { par: { status: number; json: Record<string, unknown> } }> {
-  const { verifier, challenge } = await pkce();
-  const state = randomUUID();
-  const auth = await clientAuth(tpp, server.issuer);
-  const par = await postForm(
-    `${server.issuer}/par`,
-    { client_id: tpp.clientId, response_type: 'code', scope, redirect_uri: tpp.redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256', ...auth.form },
-    auth.headers,
-  );
-  const link = new URL(`${server.issuer}/authorize`);
-  link.searchParams.set('client_id', tpp.clientId);
-  link.searchParams.set('request_uri', String(par.json.request_uri ?? ''));
-  return { consentId, authorisationId: '', link, state, verifier, ccToken: token, par: { status: par.status, json: par.json } };
+function pushed(consentId: string, scope?: string) {
+  return pushConsentAuthorization(server, tpp, consentId, token, scope);
 }
 
 async function createConsent(data: Record<string, unknown> = {}): Promise<string> {

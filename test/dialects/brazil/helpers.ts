@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { clientCredentialsToken, type TestClient, type TestServer } from '../../support/assent.ts';
+import { clientAuth, clientCredentialsToken, pkce, postForm, type TestClient, type TestServer } from '../../support/assent.ts';
+import type { StartedFlow } from '../../support/tpp.ts';
 import { validateResponse } from '../../support/openapi.ts';
 
 export const OFB_SPEC = new URL('../../../../shared/specs/consents-3.3.1.yml', import.meta.url);
@@ -69,4 +70,29 @@ export function assertErrors(res: BrResult, status: number, code: string): void 
   assert.ok(Array.isArray(res.body?.errors) && res.body.errors.length > 0, JSON.stringify(res.body));
   assert.ok(res.body.errors.every((e: { code: string }) => e.code === code), `${code} expected: ${JSON.stringify(res.body.errors)}`);
   assert.match(res.body.meta.requestDateTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+}
+
+/**
+ * Pushes the authorization request of `consent:{consentId}` (PAR, PKCE S256) as the TPP does; returns the
+ * flow to follow (the authorize link with the request_uri) and the PAR answer.
+ */
+export async function pushConsentAuthorization(
+  server: TestServer,
+  tpp: TestClient,
+  consentId: string,
+  ccToken: string,
+  scope = `openid consent:${consentId} accounts resources`,
+): Promise<StartedFlow & { par: { status: number; json: Record<string, unknown> } }> {
+  const { verifier, challenge } = await pkce();
+  const state = randomUUID();
+  const auth = await clientAuth(tpp, server.issuer);
+  const par = await postForm(
+    `${server.issuer}/par`,
+    { client_id: tpp.clientId, response_type: 'code', scope, redirect_uri: tpp.redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256', ...auth.form },
+    auth.headers,
+  );
+  const link = new URL(`${server.issuer}/authorize`);
+  link.searchParams.set('client_id', tpp.clientId);
+  link.searchParams.set('request_uri', String(par.json.request_uri ?? ''));
+  return { consentId, authorisationId: '', link, state, verifier, ccToken, par: { status: par.status, json: par.json } };
 }
