@@ -45,6 +45,7 @@ import { berlinGroupRouter } from './dialects/berlin-group/routes.ts';
 import { backofficeRouter } from './dialects/backoffice/routes.ts';
 import { brazilRouter } from './dialects/brazil/routes.ts';
 import { Sweeper } from './application/sweeper.ts';
+import { PaymentRecovery } from './application/pix-settlement.ts';
 import { RedisSweepLease } from './storage/redis/sweep-lease.ts';
 import { LocalSweepLease } from './storage/memory/sweep-lease.ts';
 import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
@@ -269,8 +270,11 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       }),
       myConsentsRouter({ consents, oauth, directory, views, csrf, log, throttle, secureCookies: config.issuer.startsWith('https:'), adapter: stores.oidcAdapter }),
     ];
+    let paymentRecovery: PaymentRecovery | undefined;
     if (messageSigner) {
       const executor = options.paymentExecutor ?? settlingExecutor;
+      // payments a crash or a failing executor left RCVD, settled by the sweeper (application/pix-settlement.ts)
+      paymentRecovery = new PaymentRecovery({ consents, payments: stores.payments, executor, log, now: () => new Date() });
       if (!options.paymentExecutor && config.mode === 'production') {
         log.warn('the DEMO payment executor settles every Pix at once: pass a PaymentExecutor for the bank');
       }
@@ -327,6 +331,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         batchSize: config.consent.sweepBatchSize,
         maxBatches: config.consent.sweepMaxBatches,
         ...(repository instanceof MongoConsentRepository ? { cleanUp: () => repository.cleanUpClaims() } : {}),
+        ...(paymentRecovery ? { tasks: [{ name: 'payment-recovery', run: (limit: number) => paymentRecovery.run(limit) }] } : {}),
       });
       sweeper.start();
     }

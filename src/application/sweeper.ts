@@ -31,6 +31,11 @@ export interface SweeperOptions {
   renewEveryMs?: number;
   /** housekeeping after the batches (leftover claim documents); returns how many it cleared */
   cleanUp?: () => Promise<number>;
+  /**
+   * more work after the batches, once per run under the same lease (e.g. the payments a crash left
+   * RCVD: ./pix-settlement.ts); each gets `batchSize` and returns how many things it changed
+   */
+  tasks?: ReadonlyArray<{ name: string; run(limit: number): Promise<number> }>;
 }
 
 export interface SweepRun {
@@ -40,12 +45,14 @@ export interface SweepRun {
   examined: number;
   changed: number;
   claimsCleared: number;
+  /** what each task changed, by name */
+  tasks: Record<string, number>;
   /** stopped before the backlog was drained (maxBatches reached, lease lost, closing) */
   more: boolean;
 }
 
 export class Sweeper {
-  readonly #o: Required<Omit<SweeperOptions, 'cleanUp'>> & Pick<SweeperOptions, 'cleanUp'>;
+  readonly #o: Required<Omit<SweeperOptions, 'cleanUp' | 'tasks'>> & Pick<SweeperOptions, 'cleanUp' | 'tasks'>;
   #running: Promise<SweepRun> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -79,7 +86,7 @@ export class Sweeper {
 
   async #run(): Promise<SweepRun> {
     const { target, lease, log, batchSize, maxBatches } = this.#o;
-    const result: SweepRun = { leader: false, batches: 0, examined: 0, changed: 0, claimsCleared: 0, more: false };
+    const result: SweepRun = { leader: false, batches: 0, examined: 0, changed: 0, claimsCleared: 0, tasks: {}, more: false };
     let lost = false;
     let renewal: NodeJS.Timeout | undefined;
     try {
@@ -112,6 +119,12 @@ export class Sweeper {
         if (!(await lease.renew())) lost = true;
       }
       if (!this.#closed && !lost && this.#o.cleanUp) result.claimsCleared = await this.#o.cleanUp();
+      for (const task of this.#o.tasks ?? []) {
+        if (this.#closed || lost) break;
+        const changed = await task.run(batchSize);
+        result.tasks[task.name] = changed;
+        if (changed > 0) log.info({ task: task.name, changed }, 'sweep task');
+      }
       if (result.changed > 0 || result.claimsCleared > 0 || result.more) {
         log.info({ batches: result.batches, changed: result.changed, claimsCleared: result.claimsCleared, more: result.more, leaseLost: lost }, 'consent sweep');
       }

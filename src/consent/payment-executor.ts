@@ -28,7 +28,13 @@ export interface PaymentExecutorResult {
 }
 
 export interface PaymentExecutor {
-  /** Called once per payment, after its consent was consumed. Must not throw for a refused payment: RJCT. */
+  /**
+   * Called after the payment's consent was consumed by it. Must not throw for a refused payment: RJCT.
+   * Called again for the same payment (same paymentId and endToEndId) when an earlier call threw or its
+   * instance died before recording the answer (the sweeper's recovery, application/pix-settlement.ts):
+   * execute each payment at most once, keyed by paymentId or endToEndId (the Pix network itself refuses
+   * a repeated endToEndId), and answer its current status.
+   */
   execute(instruction: PixPaymentInstruction): Promise<PaymentExecutorResult>;
 }
 

@@ -15,6 +15,11 @@ export interface PaymentRepository {
   findById(paymentId: string): Promise<PixPayment | null>;
   findByConsent(consentId: string): Promise<PixPayment[]>;
   /**
+   * Payments still `RCVD` that were stored before `receivedBefore`, oldest first, at most `limit`: the
+   * ones a crash or a failed executor call left behind (application/payment-recovery.ts). Indexed.
+   */
+  findReceivedBefore(receivedBefore: Date, limit: number): Promise<PixPayment[]>;
+  /**
    * One conditional update: applies `set` only while the stored payment still has `expect.revision`;
    * the payment after it (revision + 1), or null when another writer got there first.
    */

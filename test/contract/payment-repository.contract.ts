@@ -55,6 +55,23 @@ export function paymentRepositoryContract(name: string, make: () => Promise<Paym
       assert.equal((await repo.findByConsent(consentId)).length, 1);
     });
 
+    it('findReceivedBefore: only RCVD payments stored before the cut-off, oldest first, at most the limit', async () => {
+      const repo = await make();
+      const at = (seconds: number) => new Date(Date.UTC(2026, 11, 2, 12, 0, seconds));
+      const clientId = `tpp-${randomUUID()}`;
+      const old1 = samplePayment({ clientId, createdAt: at(1), updatedAt: at(1) });
+      const old2 = samplePayment({ clientId, createdAt: at(2), updatedAt: at(2) });
+      const settled = samplePayment({ clientId, createdAt: at(0), updatedAt: at(0), status: 'ACSC' });
+      const fresh = samplePayment({ clientId, createdAt: at(30), updatedAt: at(30) });
+      for (const p of [old2, settled, fresh, old1]) await repo.create(p);
+      const mine = (list: PixPayment[]) => list.filter((p) => p.clientId === clientId).map((p) => p.paymentId);
+      assert.deepEqual(mine(await repo.findReceivedBefore(at(10), 100)), [old1.paymentId, old2.paymentId]);
+      assert.deepEqual(await repo.findReceivedBefore(at(10), 100).then((l) => l.find((p) => p.paymentId === old1.paymentId)), old1);
+      assert.equal((await repo.findReceivedBefore(at(10), 1)).length, 1);
+      await repo.update(old1.paymentId, { revision: 0 }, { status: 'ACSC', updatedAt: at(40) });
+      assert.deepEqual(mine(await repo.findReceivedBefore(at(60), 100)), [old2.paymentId, fresh.paymentId]);
+    });
+
     it('update is conditional on the revision: one of two writers wins; the cancellation round-trips', async () => {
       const repo = await make();
       const payment = samplePayment({ status: 'SCHD', scheduled: true });

@@ -26,9 +26,10 @@ import type { ConsentService } from '../../application/consents.ts';
 import { randomUUID } from 'node:crypto';
 import { authorisationDeadline, paymentDivergence, validateBrPaymentConsentRequest, type BrPaymentConsentRequest } from '../../consent/br-payment.ts';
 import { ConsentError } from '../../consent/errors.ts';
+import { executePayment, refuseUnconsumed } from '../../application/pix-settlement.ts';
 import type { PaymentExecutor } from '../../consent/payment-executor.ts';
 import { PaymentExists, type PaymentRepository } from '../../consent/payment-repository.ts';
-import { cancellationOf, orderOf, pixCancellationSchema, validatePixPaymentRequest, withExecution, type PixPayment } from '../../consent/pix-payment.ts';
+import { cancellationOf, orderOf, pixCancellationSchema, validatePixPaymentRequest, type PixPayment } from '../../consent/pix-payment.ts';
 import { effectiveStatus } from '../../consent/state.ts';
 import { issuesOf } from '../../consent/br-validation.ts';
 import type { Consent } from '../../consent/types.ts';
@@ -81,6 +82,7 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
   const now = deps.now ?? (() => new Date());
   const idPrefix = `urn:${deps.urnNamespace ?? 'assent'}:`;
   const apiUrl = paymentsApiUrl(config);
+  const settlement = { consents, payments: deps.payments, executor: deps.executor, log, now };
 
   // ── the middleware lists, in one place ──
   const errors: Middleware[] = [dialectErrors(log), interactionId];
@@ -165,7 +167,8 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
     // one payment per consent, and never a consumed consent without its payment: the payment is stored
     // first (RCVD; the store's unique consentId lets one request per consent through), then the consent
     // moves AUTHORISED → CONSUMED once (a conditional update naming the payment). If that move fails, the
-    // payment is rejected and never executed; a failed store leaves the consent AUTHORISED, untouched.
+    // payment is rejected and never executed; a failed store leaves the consent AUTHORISED, untouched; an
+    // instance gone in between leaves it RCVD for the sweeper's recovery (application/pix-settlement.ts).
     const paymentId = randomUUID();
     let payment: PixPayment = {
       paymentId,
@@ -199,55 +202,14 @@ export function brPaymentsRouter(deps: BrPaymentsDeps): Router {
     try {
       await consents.consume(consent, clientId, { paymentId });
     } catch (err) {
-      await refuseUnconsumed(payment, consent, err);
+      log.error({ paymentId, consentId, error: (err as Error).name }, 'the consent could not be consumed; the payment is rejected');
+      await refuseUnconsumed(settlement, payment, err instanceof ConsentError).catch(() => undefined);
       if (err instanceof ConsentError) throw invalid();
       throw err;
     }
-    try {
-      const executed = await deps.executor.execute({
-        paymentId,
-        consentId,
-        endToEndId: payment.endToEndId,
-        amount: payment.payment.amount,
-        currency: 'BRL',
-        date: payment.date,
-        scheduled: payment.scheduled,
-        creditorAccount: payment.creditorAccount,
-        debtorAccount: payment.debtorAccount,
-        ...(payment.proxy !== undefined ? { proxy: payment.proxy } : {}),
-      });
-      payment = (await deps.payments.update(paymentId, { revision: 0 }, withExecution(payment, executed, now()))) ?? payment;
-    } catch (err) {
-      // the payment was received; the bank's system answers later (GET shows its status)
-      log.error({ paymentId, error: (err as Error).name }, 'payment executor failed; the payment stays RCVD');
-    }
+    payment = await executePayment(settlement, payment);
     log.info({ paymentId, consentId, clientId, status: payment.status }, 'open finance brasil pix payment created');
     respond(ctx, 201, createdPaymentsResponse([payment], apiUrl, now()));
-  }
-
-  /**
-   * The consent could not be consumed for a payment already stored: the payment is rejected (RJCT), so
-   * it is never executed, and a consent still AUTHORISED is rejected by the bank (its one payment slot is
-   * taken): what GET answers for both agrees with the refusal. Best effort: a write that fails here
-   * leaves the payment RCVD and unexecuted, and the consent to its consumption window.
-   */
-  async function refuseUnconsumed(payment: PixPayment, consent: Consent, cause: unknown): Promise<void> {
-    const lostRace = cause instanceof ConsentError;
-    const rejectionReason = lostRace
-      ? { code: 'PAGAMENTO_RECUSADO_DETENTORA', detail: 'O consentimento deixou de estar AUTHORISED antes do pagamento.' }
-      : { code: 'FALHA_INFRAESTRUTURA_DETENTORA', detail: 'Falha ao registrar o consumo do consentimento.' };
-    log.error({ paymentId: payment.paymentId, consentId: payment.consentId, error: (cause as Error).name }, 'the consent could not be consumed; the payment is rejected');
-    await deps.payments.update(payment.paymentId, { revision: 0 }, { status: 'RJCT', rejectionReason, updatedAt: now() }).catch(() => undefined);
-    const current = await consents.get(consent.id).catch(() => null);
-    if (current && effectiveStatus(current, now()) === 'AUTHORISED') {
-      await consents
-        .revokeByPsu(current, {
-          actor: 'ASPSP',
-          reason: 'its payment could not be recorded',
-          rejection: { rejectedBy: 'ASPSP', reason: { code: 'FALHA_INFRAESTRUTURA', additionalInformation: 'Falha de infraestrutura ao registrar o pagamento.' } },
-        })
-        .catch(() => undefined);
-    }
   }
 
   async function getPayment(ctx: Context) {

@@ -21,6 +21,14 @@ export class MemoryPaymentRepository implements PaymentRepository {
     return [...this.#payments.values()].filter((p) => p.consentId === consentId).map((p) => structuredClone(p));
   }
 
+  async findReceivedBefore(receivedBefore: Date, limit: number): Promise<PixPayment[]> {
+    return [...this.#payments.values()]
+      .filter((p) => p.status === 'RCVD' && p.createdAt.getTime() < receivedBefore.getTime())
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .slice(0, limit)
+      .map((p) => structuredClone(p));
+  }
+
   async update(paymentId: string, expect: { revision: number }, set: Partial<PixPayment>): Promise<PixPayment | null> {
     const current = this.#payments.get(paymentId);
     if (!current || current.revision !== expect.revision) return null;

@@ -36,6 +36,8 @@ export class MongoPaymentRepository implements PaymentRepository {
 
   async ensureIndexes(): Promise<void> {
     await this.#payments.createIndexes([{ key: { consentId: 1 }, name: 'consentId', unique: true }]);
+    // findReceivedBefore (payment recovery); one at a time (FerretDB 1.24 and multi-index createIndexes)
+    await this.#payments.createIndexes([{ key: { status: 1, createdAt: 1 }, name: 'status_createdAt' }]);
   }
 
   #toDocument(payment: PixPayment): PaymentDocument {
@@ -76,6 +78,11 @@ export class MongoPaymentRepository implements PaymentRepository {
 
   async findByConsent(consentId: string): Promise<PixPayment[]> {
     return (await this.#payments.find({ consentId }).toArray()).map((d) => this.#fromDocument(d));
+  }
+
+  async findReceivedBefore(receivedBefore: Date, limit: number): Promise<PixPayment[]> {
+    const docs = await this.#payments.find({ status: 'RCVD', createdAt: { $lt: receivedBefore } }).sort({ createdAt: 1 }).limit(limit).toArray();
+    return docs.map((d) => this.#fromDocument(d));
   }
 
   async update(paymentId: string, expect: { revision: number }, set: Partial<PixPayment>): Promise<PixPayment | null> {
