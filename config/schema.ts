@@ -245,6 +245,11 @@ export const configSchema = z
         sweepBatchSize: z.number().int().min(1).max(10_000).default(100),
         /** batches per sweep run at most; what is left waits for the next run @default 20 */
         sweepMaxBatches: z.number().int().min(1).max(10_000).default(20),
+        /**
+         * an approval stored but never handed to the TPP (its instance died between the two) is ended by
+         * the sweeper once it is this old @default 120
+         */
+        abandonedApprovalSeconds: z.number().int().min(1).max(86_400).default(120),
         /** the SCA methods offered to TPPs */
         scaMethods: z
           .array(
@@ -269,6 +274,7 @@ export const configSchema = z
         sweepIntervalSeconds: 60,
         sweepBatchSize: 100,
         sweepMaxBatches: 20,
+        abandonedApprovalSeconds: 120,
         scaMethods: [{ authenticationType: 'PUSH_OTP', authenticationMethodId: 'push-otp', name: 'Bank app' }],
       }),
     /** how the customer logs in (SCA) */

@@ -137,6 +137,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     // An authorization that can never complete must not leave its consent active (README, "A consent
     // whose authorization never completed"); only on error paths, never on the way to a token.
     const UNDELIVERED = 'authorization never completed: the approval could not be handed back to the TPP';
+    const ABANDONED = 'authorization never completed: the request that stored the approval did not finish (its instance stopped)';
     // The failure is often a store outage (Redis holds the consent fence every write takes): tried again
     // for about half a minute, in the background.
     const endUnfinished = async (grantId: string, reason: string): Promise<void> => {
@@ -205,7 +206,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       }
       return { consentId: id };
     };
-    const approvals = new Approvals({ oauth, consents, directory, retrieval, persist, fromDetails });
+
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
     const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access, fence: stores.fence }, { timeZone: config.consent.bankTimeZone });
     const sign = await consentSigner(jwks, config.issuer);
@@ -216,7 +217,14 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         void endUnfinished(grantId, UNDELIVERED);
         await oauth.revokeGrant(grantId).catch(() => undefined);
       },
+      // found by the sweeper (recoverAbandoned): the request that stored the approval never finished
+      abandoned: async (grantId) => {
+        await oauth.revokeGrant(grantId).catch(() => undefined);
+        await endUnfinished(grantId, ABANDONED);
+      },
+      abandonAfterMs: config.consent.abandonedApprovalSeconds * 1000,
     });
+    const approvals = new Approvals({ oauth, consents, directory, retrieval, persist, fromDetails, onGrantIssued: (uid, grantId) => decisions.noteGrant(uid, grantId) });
 
     // Open Finance Brasil signed messages: TPPs' verified against their registered keys, ours signed with
     // the PS256 key the provider publishes at /jwks
@@ -331,7 +339,10 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         batchSize: config.consent.sweepBatchSize,
         maxBatches: config.consent.sweepMaxBatches,
         ...(repository instanceof MongoConsentRepository ? { cleanUp: () => repository.cleanUpClaims() } : {}),
-        ...(paymentRecovery ? { tasks: [{ name: 'payment-recovery', run: (limit: number) => paymentRecovery.run(limit) }] } : {}),
+        tasks: [
+          { name: 'abandoned-approvals', run: (limit: number) => decisions.recoverAbandoned(limit) },
+          ...(paymentRecovery ? [{ name: 'payment-recovery', run: (limit: number) => paymentRecovery.run(limit) }] : []),
+        ],
       });
       sweeper.start();
     }

@@ -252,6 +252,11 @@ export class OAuthService {
     return interaction.returnTo;
   }
 
+  /** whether oidc-provider still holds interaction `uid` (resuming it, or its expiry, removes it) */
+  async interactionExists(uid: string): Promise<boolean> {
+    return (await this.#provider.Interaction.find(uid)) !== undefined;
+  }
+
   /**
    * Resumes a finished interaction on the browser's behalf and returns where oidc-provider sends the
    * browser next: for a decided consent, the TPP's redirect URI with `code`, `state` and `iss` (or the

@@ -67,6 +67,8 @@ export interface ApprovalDeps {
   resolvers?: readonly ConsentReferenceResolver[];
   /** the consent a request describes in authorization_details without naming one (created on first use; ../oidc/rar.ts) */
   fromDetails?: (interaction: InteractionInfo) => Promise<ConsentReference | undefined>;
+  /** told when an approval's grant is issued, before the consent records it (the decision gate's note) */
+  onGrantIssued?: (uid: string, grantId: string) => Promise<void>;
 }
 
 /** The page data before any retrieval step ran. */
@@ -132,7 +134,13 @@ export class Approvals {
       decision,
       metadata,
       grantedAccounts: [],
-      issueGrant: async () => (grantId ??= await this.#deps.oauth.issueGrant(pending.interaction, pending.psu.id, pending.consent.id)),
+      issueGrant: async () => {
+        if (grantId === undefined) {
+          grantId = await this.#deps.oauth.issueGrant(pending.interaction, pending.psu.id, pending.consent.id);
+          await this.#deps.onGrantIssued?.(pending.interaction.uid, grantId);
+        }
+        return grantId;
+      },
     };
     try {
       await this.#deps.persist.run(ctx);

@@ -23,6 +23,8 @@ export type FinishOutcome =
 
 export interface Finisher {
   finishInteraction(uid: string, result: InteractionResults): Promise<string>;
+  /** whether oidc-provider still holds the interaction (a resumed one is gone) */
+  interactionExists(uid: string): Promise<boolean>;
 }
 
 export interface DecisionGateOptions {
@@ -35,6 +37,13 @@ export interface DecisionGateOptions {
    * persist steps stored for it (an approved consent) will never reach the TPP and must be undone
    */
   undelivered?: (result: InteractionResults) => Promise<void>;
+  /**
+   * a decision that approved `grantId` and whose request never finished (its instance died or hangs
+   * between storing the approval and handing it over): end what it stored, as for `undelivered`
+   */
+  abandoned?: (grantId: string) => Promise<void>;
+  /** how long a noted decision may stay unfinished before it counts as abandoned. Default 120 s. */
+  abandonAfterMs?: number;
 }
 
 export class DecisionGate {
@@ -43,9 +52,13 @@ export class DecisionGate {
   readonly #waitMs: number;
   readonly #pollMs: number;
   readonly #undelivered: DecisionGateOptions['undelivered'];
+  readonly #abandoned: DecisionGateOptions['abandoned'];
+  readonly #abandonAfterMs: number;
 
-  constructor(claims: DecisionClaims, oauth: Finisher, { waitMs = 5_000, pollMs = 50, undelivered }: DecisionGateOptions = {}) {
+  constructor(claims: DecisionClaims, oauth: Finisher, { waitMs = 5_000, pollMs = 50, undelivered, abandoned, abandonAfterMs = 120_000 }: DecisionGateOptions = {}) {
     this.#undelivered = undelivered;
+    this.#abandoned = abandoned;
+    this.#abandonAfterMs = abandonAfterMs;
     this.#claims = claims;
     this.#oauth = oauth;
     this.#waitMs = waitMs;
@@ -86,6 +99,35 @@ export class DecisionGate {
     }
     await this.#claims.settle(uid, returnTo);
     return { kind: 'finished', returnTo };
+  }
+
+  /**
+   * The holder of `uid`'s claim is about to store an approval of `grantId` (called when the grant is
+   * issued, before the consent records it): if its request never finishes, `recoverAbandoned` finds it.
+   */
+  async noteGrant(uid: string, grantId: string): Promise<void> {
+    await this.#claims.note(uid, grantId);
+  }
+
+  /**
+   * Decisions noted longer than `abandonAfterMs` ago and never settled nor released: their request died
+   * (or hangs) between storing the approval and sending the browser on. If the interaction is still there,
+   * the browser never came back with the result and the TPP never got a code: `abandoned` ends what was
+   * stored. If it is gone, it was resumed (the TPP got its answer) or it expired long after the grace
+   * (the sweeper runs every minute): left alone. At most `limit`; how many were ended.
+   */
+  async recoverAbandoned(limit: number): Promise<number> {
+    const stale = await this.#claims.pending(new Date(Date.now() - this.#abandonAfterMs), limit);
+    let ended = 0;
+    for (const { uid, grantId } of stale) {
+      const claim = await this.#claims.state(uid);
+      if (claim.state !== 'decided' && (await this.#oauth.interactionExists(uid))) {
+        await this.#abandoned?.(grantId);
+        ended++;
+      }
+      await this.#claims.forget(uid);
+    }
+    return ended;
   }
 
   /** whether the interaction was decided (for a request that can no longer find it) */

@@ -24,4 +24,14 @@ export interface DecisionClaims {
   /** The holder gives the claim back without deciding (nothing was stored, a retry may decide). */
   release(uid: string): Promise<void>;
   state(uid: string): Promise<ClaimState>;
+  /**
+   * The holder notes the grant its decision approves, before the consent records the approval. Settling
+   * or releasing the claim drops the note; a note that stays says the deciding instance died (or hangs)
+   * between storing the approval and handing it over, so the recovery can end that consent.
+   */
+  note(uid: string, grantId: string): Promise<void>;
+  /** Notes older than `before`, oldest first, at most `limit`. */
+  pending(before: Date, limit: number): Promise<Array<{ uid: string; grantId: string }>>;
+  /** Drops a note (the recovery dealt with it). */
+  forget(uid: string): Promise<void>;
 }

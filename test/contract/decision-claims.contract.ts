@@ -60,5 +60,33 @@ export function decisionClaimsContract(name: string, make: () => DecisionClaims)
       assert.deepEqual(await claims.state(uid), { state: 'open' });
       assert.equal(await claims.claim(uid, 1), true);
     });
+
+    test('notes: a noted decision is pending until settled, released or forgotten; oldest first; bounded', async () => {
+      const claims = make();
+      const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()] as [string, string, string, string];
+      for (const uid of [a, b, c, d]) assert.equal(await claims.claim(uid, 60), true);
+      await claims.note(a, 'grant-a');
+      await sleep(5);
+      await claims.note(b, 'grant-b');
+      await sleep(5);
+      await claims.note(c, 'grant-c');
+      await sleep(5);
+      await claims.note(d, 'grant-d');
+      const mine = (list: Array<{ uid: string; grantId: string }>) => list.filter((n) => [a, b, c, d].includes(n.uid));
+      const later = new Date(Date.now() + 1_000);
+      assert.deepEqual(mine(await claims.pending(later, 100)), [
+        { uid: a, grantId: 'grant-a' },
+        { uid: b, grantId: 'grant-b' },
+        { uid: c, grantId: 'grant-c' },
+        { uid: d, grantId: 'grant-d' },
+      ]);
+      assert.deepEqual(mine(await claims.pending(new Date(0), 100)), [], 'none noted before the epoch');
+      await claims.settle(a, 'https://as.example/auth/a');
+      await claims.release(b);
+      await claims.forget(c);
+      assert.deepEqual(mine(await claims.pending(later, 100)), [{ uid: d, grantId: 'grant-d' }]);
+      assert.equal((await claims.pending(later, 1)).length, 1);
+      assert.deepEqual(await claims.state(d), { state: 'deciding' }, 'a note does not change the claim');
+    });
   });
 }

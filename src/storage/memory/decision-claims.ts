@@ -8,6 +8,8 @@ interface Claim {
 
 export class MemoryDecisionClaims implements DecisionClaims {
   readonly #claims = new Map<string, Claim>();
+  /** uid → the noted grant and when (insertion order is note order) */
+  readonly #notes = new Map<string, { grantId: string; at: number }>();
 
   #live(uid: string): Claim | undefined {
     const claim = this.#claims.get(uid);
@@ -29,10 +31,30 @@ export class MemoryDecisionClaims implements DecisionClaims {
   async settle(uid: string, returnTo: string): Promise<void> {
     const claim = this.#live(uid);
     if (claim) claim.returnTo = returnTo;
+    this.#notes.delete(uid);
   }
 
   async release(uid: string): Promise<void> {
     if (this.#live(uid)?.returnTo === undefined) this.#claims.delete(uid);
+    this.#notes.delete(uid);
+  }
+
+  async note(uid: string, grantId: string): Promise<void> {
+    this.#notes.delete(uid);
+    this.#notes.set(uid, { grantId, at: Date.now() });
+  }
+
+  async pending(before: Date, limit: number): Promise<Array<{ uid: string; grantId: string }>> {
+    const found: Array<{ uid: string; grantId: string }> = [];
+    for (const [uid, { grantId, at }] of this.#notes) {
+      if (found.length >= limit || at >= before.getTime()) break;
+      found.push({ uid, grantId });
+    }
+    return found;
+  }
+
+  async forget(uid: string): Promise<void> {
+    this.#notes.delete(uid);
   }
 
   async state(uid: string): Promise<ClaimState> {
