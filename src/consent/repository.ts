@@ -20,6 +20,8 @@ export interface ConsentQuery {
   createdTo?: Date;
   expiresFrom?: Date;
   expiresTo?: Date;
+  /** the term in whole months (./term.ts; -1: no end) */
+  termMonths?: number;
   /**
    * Consents that were granted and usable at some instant of [from, to]: approved (they have a grant),
    * created at or before `to`, and not ended before `from` — valid ones expiring after `from`, expired

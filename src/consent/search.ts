@@ -15,6 +15,7 @@ import { normaliseIban } from './iban.ts';
 import type { ConsentQuery, ConsentSortField } from './repository.ts';
 import { isActive, isAwaiting, isEnded, isExpiredStatus } from './regimes/index.ts';
 import type { Consent } from './types.ts';
+import { termMonths } from './term.ts';
 
 /** CPF/CNPJ without punctuation, upper case (the 2026 CNPJ is alphanumeric). */
 export function normaliseDocument(document: string): string {
@@ -52,6 +53,7 @@ export function matchesQuery(consent: Consent, filter: ConsentQuery): boolean {
   }
   if (!inRange(consent.createdAt, filter.createdFrom, filter.createdTo)) return false;
   if (!inRange(consent.expiresAt, filter.expiresFrom, filter.expiresTo)) return false;
+  if (filter.termMonths !== undefined && (consent.termMonths ?? termMonths(consent.createdAt, consent.expiresAt)) !== filter.termMonths) return false;
   if (filter.iban !== undefined) {
     const iban = normaliseIban(filter.iban);
     if (!ibansOf(consent.access).includes(iban) && !grantedIbansOf(consent).includes(iban)) return false;

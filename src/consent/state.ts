@@ -27,6 +27,7 @@
  *   Final: finalised, failed, exempted. Authorisations change only while the consent is received; when
  *   the consent ends (deleted, rejected, expired, revoked), its open authorisations fail in the same change.
  */
+import { termMonths } from './term.ts';
 import { endOfDate, isoDate } from './dates.ts';
 import {
   AuthorisationNotFound,
@@ -126,6 +127,7 @@ export interface NewConsent {
 export function createConsent(input: NewConsent, ctx: CreateContext): Consent {
   const type = input.type ?? 'accounts';
   const initial = regimeOf(type).initial;
+  const expiresAt = new Date((input.expiresAt ?? endOfDate(input.validUntil)).getTime());
   const consent: Consent = {
     id: ctx.newId(),
     clientId: input.clientId,
@@ -133,7 +135,8 @@ export function createConsent(input: NewConsent, ctx: CreateContext): Consent {
     access: structuredClone(input.access),
     recurringIndicator: input.recurringIndicator,
     validUntil: input.validUntil,
-    expiresAt: new Date((input.expiresAt ?? endOfDate(input.validUntil)).getTime()),
+    expiresAt,
+    termMonths: termMonths(ctx.now, expiresAt),
     frequencyPerDay: input.frequencyPerDay,
     combinedServiceIndicator: input.combinedServiceIndicator,
     status: initial,
@@ -217,7 +220,7 @@ export function approve(consent: Consent, approval: Approval, ctx: ChangeContext
     grantedAccounts: structuredClone(approval.grantedAccounts),
     grantId: approval.grantId,
     authorisations,
-    ...(window !== undefined ? { expiresAt: new Date(ctx.now.getTime() + window * 1000) } : {}),
+    ...(window !== undefined ? expiry(consent, new Date(ctx.now.getTime() + window * 1000)) : {}),
     ...(approval.details ? { details: { ...structuredClone(consent.details ?? {}), ...structuredClone(approval.details) } } : {}),
   });
 }
@@ -268,10 +271,15 @@ export function extendValidity(
   }
   if (!isActive(consent.status)) throw new ConsentStateConflict(consent.id, consent.status, 'extendValidity');
   return fieldChange(consent, ctx, {
-    expiresAt: new Date(extension.expiresAt.getTime()),
+    ...expiry(consent, extension.expiresAt),
     validUntil: extension.validUntil,
     details: structuredClone(extension.details),
   });
+}
+
+/** A new expiry, with the term it gives the consent (./term.ts): the two always change together. */
+function expiry(consent: Pick<Consent, 'createdAt'>, expiresAt: Date): { expiresAt: Date; termMonths: number } {
+  return { expiresAt: new Date(expiresAt.getTime()), termMonths: termMonths(consent.createdAt, expiresAt) };
 }
 
 /** A new authorisation sub-resource in scaStatus `started`; only while the consent is awaiting. */

@@ -124,6 +124,8 @@ export interface Consent {
   validUntil: string;
   /** the instant the consent stops being usable (the end of `validUntil`, UTC) */
   expiresAt: Date;
+  /** whole calendar months from creation to `expiresAt`, -1 without an end (./term.ts); set with `expiresAt` */
+  termMonths?: number;
   frequencyPerDay: number;
   combinedServiceIndicator: boolean;
   /** the PSU, once known (from the request, or on approval) */

@@ -311,6 +311,8 @@ describe('createConsent', () => {
       recurringIndicator: true,
       validUntil: '2025-06-01',
       expiresAt: EXPIRES_AT,
+      // 10 March to the end of 1 June: two whole months
+      termMonths: 2,
       frequencyPerDay: 4,
       combinedServiceIndicator: false,
       psuIpAddress: '192.0.2.1',

@@ -398,6 +398,11 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
         ['createdFrom is inclusive', { createdFrom: at(2 * HOUR) }, ['c2', 'c3', 'c4', 'c5', 'c6']],
         ['createdTo is exclusive', { createdTo: at(2 * HOUR) }, ['c1']],
         ['created range', { createdFrom: at(2 * HOUR), createdTo: at(4 * HOUR) }, ['c2', 'c3', 'c4']],
+        // created 1 March 2025, most valid until 1 June (3 months), c3 until 1 May (2), c5 until 15 April (1)
+        ['termMonths', { termMonths: 3 }, ['c1', 'c2', 'c4', 'c6']],
+        ['termMonths of one', { termMonths: 1 }, ['c5']],
+        ['termMonths nobody has', { termMonths: 7 }, []],
+        ['termMonths + status', { termMonths: 3, status: ['valid'] }, ['c2']],
         ['expiresFrom', { expiresFrom: new Date('2025-05-01T00:00:00.000Z') }, ['c1', 'c2', 'c3', 'c4', 'c6']],
         ['expiresTo', { expiresTo: new Date('2025-05-01T00:00:00.000Z') }, ['c5']],
         ['expires range', { expiresFrom: new Date('2025-04-15T15:30:00.000Z'), expiresTo: new Date('2025-05-03T00:00:00.000Z') }, ['c3', 'c5']],

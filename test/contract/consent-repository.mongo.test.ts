@@ -108,6 +108,21 @@ describe('MongoConsentRepository', () => {
     }
   });
 
+  it('gives termMonths to consents stored before it existed (once, at startup), so the term filter finds them', async () => {
+    const { repo, cleanup } = await makeRepository();
+    try {
+      const c = consent('old-term');
+      await repo.create(c);
+      await repo.consents.updateOne({ _id: 'old-term' }, { $unset: { termMonths: '' } });
+      assert.equal((await repo.query({ termMonths: c.termMonths! }, { sort: 'createdAt', direction: 'asc', skip: 0, limit: 5 })).total, 0);
+      assert.equal(await repo.backfillTermMonths(), 1);
+      assert.equal(await repo.backfillTermMonths(), 0, 'idempotent');
+      assert.deepEqual((await repo.query({ termMonths: c.termMonths! }, { sort: 'createdAt', direction: 'asc', skip: 0, limit: 5 })).items.map((x) => x.id), ['old-term']);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('stores personal data only in protected form, and searches it through the blind indexes', async () => {
     const { repo, cleanup } = await makeRepository({ protector: fakeProtector });
     try {

@@ -23,16 +23,13 @@
  *
  * Search filters (all combine with AND; a list filter and its single form are exclusive, as the spec says):
  *   cpf, cnpj, consentOwner=[{"key":"cpf","value":…},{"key":"cnpj","value":…}]   the customer / company
- *   createdOnBegin, createdOnEnd (inclusive)   consentTermPeriod=-1 (indefinite consents; not with createdOn…)
+ *   createdOnBegin, createdOnEnd (inclusive)   consentTermPeriod=N (whole months from creation to expiry,
+ *   consent/term.ts; -1: indefinite consents; not with createdOn…)
  *   status | statusList, type | typeList (DATA_SHARING, PAYMENT, ENROLLMENT), paymentType=PIX,
  *   modalityType | modalityTypeList (IMMEDIATE, SCHEDULED: payment consents only; SWEEPING matches none)
  *   orgName (≥ 3 characters, the TPP's name), searchKey | searchKeys (no consent has search keys here:
  *   the search-keys operations are not served, so these match nothing), orderType ASC | DESC | OPF
  *   (default DESC), page (1-based), page-size (default 25, at most 1000).
- * Not supported (400, said so; a value outside the spec's is the usual 400 first):
- *   consentTermPeriod other than -1: a consent's term in months (expiry − creation) is no stored field,
- *     and the stores cannot compare two fields of a document in a query (FerretDB has no $expr
- *     comparisons), so it cannot be searched without a scan.
  * The search-keys operations (…/consents/v1/consents/{consentId}/search-keys and …/search-key/{searchKey},
  * GET / POST / DELETE) are answered 501 NOT_IMPLEMENTED after authentication: Assent keeps no search keys.
  */
@@ -42,7 +39,6 @@ import { z } from 'zod';
 import type { AssentConfig } from '../../../config/schema.ts';
 import type { ConsentService } from '../../application/consents.ts';
 import { isValidCnpj, isValidCpf } from '../../consent/br-documents.ts';
-import { BR_NO_EXPIRY } from '../../consent/br-validation.ts';
 import { BR_PAYMENT_REJECTION_CODES, BR_PAYMENT_REJECTION_DETAILS } from '../../consent/regimes/brazil-payment.ts';
 import { ConsentNotFound } from '../../consent/errors.ts';
 import type { PaymentRepository } from '../../consent/payment-repository.ts';
@@ -144,13 +140,7 @@ const listSchema = z.strictObject({
   cnpj: param(cnpj).optional(),
   createdOnBegin: param(dateTime('from')).optional(),
   createdOnEnd: param(dateTime('to')).optional(),
-  consentTermPeriod: param((v): Parsed<-1> =>
-    v === '-1'
-      ? ok(-1)
-      : /^\d{1,4}$/.test(v)
-        ? fail('only -1 (indefinite consents) is supported: a term in months is not searchable on this server')
-        : fail('must be an integer number of months, or -1'),
-  ).optional(),
+  consentTermPeriod: param((v): Parsed<number> => (v === '-1' || /^\d{1,4}$/.test(v) ? ok(Number(v)) : fail('must be an integer number of months (0–9999), or -1'))).optional(),
   modalityType: param(words<Modality>(SPEC_MODALITIES, MODALITY_WORDS, true)).optional(),
   modalityTypeList: param(words<Modality>(SPEC_MODALITIES, MODALITY_WORDS, false)).optional(),
   orderType: z.enum(['ASC', 'DESC', 'OPF'], { error: 'must be ASC, DESC or OPF' }).optional(),
@@ -336,7 +326,7 @@ export function opusRouter(deps: OpusDeps): Router {
       ...(documents.length > 0 ? { documents } : {}),
       ...(q.createdOnBegin ? { createdFrom: q.createdOnBegin } : {}),
       ...(q.createdOnEnd ? { createdTo: new Date(q.createdOnEnd.getTime() + 1) } : {}),
-      ...(q.consentTermPeriod === -1 ? { expiresFrom: new Date(BR_NO_EXPIRY.getTime() - 86_400_000) } : {}),
+      ...(q.consentTermPeriod !== undefined ? { termMonths: q.consentTermPeriod } : {}),
       ...(q.orgName ? { clientIds: core.clientIdsNamed(q.orgName) } : {}),
       // a filter word that stands for no stored value (ENROLLMENT, TIMEOUT_PAYMENT, a search key) matches nothing
       ...((types && types.length === 0) || (statuses && statuses.length === 0) || (modalities && modalities.length === 0) || q.searchKey || q.searchKeys ? { clientIds: [] } : {}),

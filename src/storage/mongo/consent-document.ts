@@ -108,6 +108,8 @@ export interface ConsentDocument {
   /** every string protected except DETAILS_IN_CLEAR */
   details?: Record<string, unknown>;
   revision: number;
+  /** the term in months (consent/term.ts), in clear; absent on documents written before it existed */
+  termMonths?: number;
   // search keys, each kept next to the field it is computed from so a change can update it alone
   psuIdIndex?: string;
   accessIbanIndex: string[];
@@ -282,6 +284,7 @@ export function consentMapping(protector: FieldProtection = clearFields): Consen
       if (created) query.createdAt = created;
       const expires = range(filter.expiresFrom, filter.expiresTo);
       if (expires) query.expiresAt = expires;
+      if (filter.termMonths !== undefined) query.termMonths = filter.termMonths;
       if (filter.activeDuring) {
         // the same rule as wasActiveDuring (src/consent/search.ts)
         const { from, to } = filter.activeDuring;

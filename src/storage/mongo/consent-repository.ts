@@ -20,7 +20,8 @@
  * (On a real MongoDB, findOneAndUpdate alone is atomic and a transition could be one round trip; the
  * claim stays because both servers run the same code and the claim is what makes FerretDB safe.)
  */
-import { MongoServerError, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
+import { termMonths } from '../../consent/term.ts';
+import { MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
 import { ConsentAlreadyExists, GrantIdInUse } from '../../consent/errors.ts';
 import type { ConsentPage, ConsentQuery, ConsentRepository, ConsentSortField, QueryIndex } from '../../consent/repository.ts';
 import { AWAITING_STATUSES, OPEN_STATUSES } from '../../consent/regimes/index.ts';
@@ -109,6 +110,26 @@ export class MongoConsentRepository implements ConsentRepository {
     for (const index of indexes) await this.consents.createIndexes([index]);
     // housekeeping's deleteMany
     await this.claims.createIndexes([{ key: { claimedAt: 1 }, name: 'claimedAt' }]);
+    await this.backfillTermMonths();
+  }
+
+  /**
+   * Gives `termMonths` (consent/term.ts) to consents stored before it existed, so the term filter finds
+   * them too. Idempotent (only documents without it); run at startup; returns how many it wrote.
+   */
+  async backfillTermMonths(): Promise<number> {
+    let written = 0;
+    let batch: AnyBulkWriteOperation<ConsentDocument>[] = [];
+    const flush = async () => {
+      if (batch.length > 0) written += (await this.consents.bulkWrite(batch, { ordered: false })).modifiedCount;
+      batch = [];
+    };
+    for await (const doc of this.consents.find({ termMonths: { $exists: false } }, { projection: { createdAt: 1, expiresAt: 1 } })) {
+      batch.push({ updateOne: { filter: { _id: doc._id, termMonths: { $exists: false } }, update: { $set: { termMonths: termMonths(doc.createdAt, doc.expiresAt) } } } });
+      if (batch.length >= 500) await flush();
+    }
+    await flush();
+    return written;
   }
 
   /**

@@ -127,6 +127,10 @@ describe('GET /open-banking/oob-consents/v1/consents', () => {
     ['orgName (part of the TPP name, any case)', 'orgName=guia', ['pay', 'brRejected', 'brA', 'bgValid']],
     ['orgName nobody has', 'orgName=Nenhuma', []],
     ['consentTermPeriod -1: indefinite', 'consentTermPeriod=-1', ['brB']],
+    // created a few hours ago, expiring in 200 days: 6 whole months
+    ['consentTermPeriod 6: six whole months to expiry', 'consentTermPeriod=6', ['pay', 'brRejected', 'brA', 'bgAwaiting', 'bgValid']],
+    ['consentTermPeriod 7: none', 'consentTermPeriod=7', []],
+    ['consentTermPeriod 6 + cpf', `consentTermPeriod=6&cpf=${CPF_A}`, ['pay', 'brA']],
     ['searchKey: none carry one', 'searchKey=abc', []],
     ['cpf + status', `cpf=${CPF_A}&status=AUTHORISED`, ['brA']],
     ['orderType ASC', 'orderType=ASC&type=DATA_SHARING&orgName=guia', ['bgValid', 'brA', 'brRejected']],
@@ -166,7 +170,7 @@ describe('GET /open-banking/oob-consents/v1/consents', () => {
     ['consentOwner not JSON', 'consentOwner=cpf'],
     ['status and statusList together', 'status=AUTHORISED&statusList=REJECTED'],
     ['consentTermPeriod with createdOnBegin', 'consentTermPeriod=-1&createdOnBegin=2026-01-01T00:00:00Z'],
-    ['consentTermPeriod in months', 'consentTermPeriod=12'],
+    ['consentTermPeriod of more than 4 digits', 'consentTermPeriod=12345'],
     ['consentTermPeriod not a number', 'consentTermPeriod=twelve'],
     ['an unknown modalityType', 'modalityType=TED'],
     ['modalityType and modalityTypeList together', 'modalityType=IMMEDIATE&modalityTypeList=SCHEDULED'],
@@ -184,14 +188,14 @@ describe('GET /open-banking/oob-consents/v1/consents', () => {
     });
   }
 
-  test('the unsupported filter (consentTermPeriod in months) says why; modalities outside the spec are refused', async () => {
+  test('a consentTermPeriod that is no number of months says why; modalities outside the spec are refused', async () => {
     const detail = async (query: string) => {
       const res = await opus('GET', `/v1/consents?${query}`, { token: reader });
       assertError(res, 400, 'INVALID_PARAMETER');
       return (res.body.errors as Array<{ detail: string }>).map((e) => e.detail).join(' | ');
     };
-    assert.match(await detail('consentTermPeriod=6'), /^consentTermPeriod: only -1 \(indefinite consents\) is supported: a term in months is not searchable/);
-    assert.match(await detail('consentTermPeriod=6.5'), /^consentTermPeriod: must be an integer number of months, or -1/);
+    assert.match(await detail('consentTermPeriod=6.5'), /^consentTermPeriod: must be an integer number of months \(0–9999\), or -1/);
+    assert.match(await detail('consentTermPeriod=-2'), /^consentTermPeriod: must be an integer number of months/);
     // modalities are searchable (opus-payments.test.ts); a value outside the spec's enum is refused
     assert.match(await detail('modalityType=VRP'), /^modalityType: must be one of IMMEDIATE, SCHEDULED, SWEEPING/);
     assert.match(await detail('modalityTypeList=IMMEDIATE,AUTOMATIC'), /^modalityTypeList: must be a comma-separated list of IMMEDIATE, SCHEDULED, SWEEPING/);
