@@ -25,6 +25,7 @@ import { isClientAbort } from './http/client-abort.ts';
 import { serverPages } from './http/pages.ts';
 import type { Views } from './interaction/views.ts';
 import type { CookieKeys } from './http/cookie-signer.ts';
+import { loggedPath } from './http/logged-path.ts';
 
 export const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
 
@@ -47,7 +48,7 @@ export function composeApp({ config, log, stores, provider, routers, cookieKeys,
   // errors Koa sees outside the middleware (e.g. the socket of an answered request failing): through our
   // logger, never Koa's console output; a client that went away (an incomplete request) is not a failure
   app.on('error', (err: { name?: string; message?: string; code?: unknown }, ctx?: Koa.Context) => {
-    const entry = { error: err?.name, message: err?.message, ...(ctx ? { method: ctx.method, path: ctx.path } : {}) };
+    const entry = { error: err?.name, message: err?.message, ...(ctx ? { method: ctx.method, path: loggedPath(ctx.path) } : {}) };
     if (isClientAbort(err) || (typeof err?.code === 'string' && /^(HPE_|ECONNRESET$|EPIPE$)/.test(err.code))) log.info(entry, 'the client went away');
     else log.error(entry, 'response failed');
   });

@@ -132,6 +132,19 @@ export class ConsentService {
     return this.#repo.findByGrantId(grantId);
   }
 
+  /** the back-office's search keys on a consent (ConsentRepository.addSearchKeys) */
+  addSearchKeys(id: string, keys: readonly string[], max: number): Promise<'added' | 'not-found' | 'too-many'> {
+    return this.#repo.addSearchKeys(id, keys, max);
+  }
+
+  removeSearchKeys(id: string, keys: readonly string[]): Promise<boolean> {
+    return this.#repo.removeSearchKeys(id, keys);
+  }
+
+  heldSearchKeys(id: string, keys: readonly string[]): Promise<boolean[] | null> {
+    return this.#repo.heldSearchKeys(id, keys);
+  }
+
   query(filter: ConsentQuery, options: { sort: ConsentSortField; direction: 'asc' | 'desc'; skip: number; limit: number }): Promise<ConsentPage> {
     return this.#repo.query(filter, options);
   }

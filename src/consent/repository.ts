@@ -22,6 +22,8 @@ export interface ConsentQuery {
   expiresTo?: Date;
   /** the term in whole months (./term.ts; -1: no end) */
   termMonths?: number;
+  /** consents holding any of these search keys (the Opus back-office's; matched by the repository) */
+  searchKeys?: string[];
   /**
    * Consents that were granted and usable at some instant of [from, to]: approved (they have a grant),
    * created at or before `to`, and not ended before `from` — valid ones expiring after `from`, expired
@@ -75,4 +77,15 @@ export interface ConsentRepository {
   findDue(now: Date, receivedBefore: Date, limit: number): Promise<Consent[]>;
   /** the storage's own upkeep (old write claims, evicted consents); the sweeper runs it every round */
   housekeeping(): Promise<void>;
+  /**
+   * Search keys (the Opus back-office's labels on a consent, e.g. a contract number): a set per consent,
+   * kept apart from the consent's own fields (no transition reads or writes them) and stored only as
+   * blind-index hashes where the storage protects personal data. Adds `keys` unless the consent would
+   * then hold more than `max`.
+   */
+  addSearchKeys(id: string, keys: readonly string[], max: number): Promise<'added' | 'not-found' | 'too-many'>;
+  /** false: no such consent */
+  removeSearchKeys(id: string, keys: readonly string[]): Promise<boolean>;
+  /** which of `keys` consent `id` holds, in order; null: no such consent */
+  heldSearchKeys(id: string, keys: readonly string[]): Promise<boolean[] | null>;
 }

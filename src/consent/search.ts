@@ -9,6 +9,7 @@
  * - `iban` matches an IBAN named in `access` or in `grantedAccounts` (any spacing or case)
  * - `document` matches a Brazilian CPF/CNPJ in `details` (punctuation ignored)
  * - ties in the sort field are broken by id, in the same direction
+ * - `searchKeys` is not part of a consent: each repository matches it from the keys it keeps
  */
 import { ibansOf } from './account-reference.ts';
 import { normaliseIban } from './iban.ts';

@@ -21,6 +21,7 @@ import { negotiateLocale } from '../interaction/i18n.ts';
 import { setPageHeaders } from '../interaction/page-headers.ts';
 import { StoreUnavailable, isRedisOutage } from '../storage/unavailable.ts';
 import { PAGE_POLICY } from './content-security-policy.ts';
+import { loggedPath } from './logged-path.ts';
 
 /** path prefixes of the customer's pages */
 export const CUSTOMER_PATHS = ['/interaction', '/my-consents'] as const;
@@ -71,7 +72,7 @@ export function customerPages(views: Views, log: Logger): Middleware {
       await next();
     } catch (err) {
       const page = classify(err);
-      if (page.status === 503) log.warn({ path: ctx.path, error: (err as Error).name }, 'a store did not answer: customer shown the retry page');
+      if (page.status === 503) log.warn({ path: loggedPath(ctx.path), error: (err as Error).name }, 'a store did not answer: customer shown the retry page');
       else if (page.status >= 500) log.error({ error: (err as Error).name, message: (err as Error).message }, 'unhandled error on a customer page');
       render(ctx, views, page);
       if (page.status === 413) ctx.set('Connection', 'close'); // the rest of the body was never read

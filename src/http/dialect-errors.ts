@@ -7,6 +7,7 @@
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../log.ts';
 import { isClientAbort, markClientAbort } from './client-abort.ts';
+import { loggedPath } from './logged-path.ts';
 
 export interface RenderedError {
   status: number;
@@ -34,7 +35,7 @@ export function dialectErrorHandler(log: Logger, renderer: DialectErrorRenderer)
       if (isClientAbort(err)) {
         // nobody reads the answer; not a server failure
         markClientAbort(ctx);
-        log.info({ method: ctx.method, path: ctx.path }, `${renderer.dialect}: the client aborted the request`);
+        log.info({ method: ctx.method, path: loggedPath(ctx.path) }, `${renderer.dialect}: the client aborted the request`);
         ctx.status = 400;
         ctx.body = '';
         return;
@@ -42,7 +43,7 @@ export function dialectErrorHandler(log: Logger, renderer: DialectErrorRenderer)
       let rendered = renderer.render(err, ctx) ?? (isClientHttpError(err) ? renderer.badRequest(err) : undefined);
       if (!rendered) {
         const e = err as { name?: string; message?: string };
-        log.error({ error: e?.name, message: e?.message, method: ctx.method, path: ctx.path }, `${renderer.dialect}: unexpected error`);
+        log.error({ error: e?.name, message: e?.message, method: ctx.method, path: loggedPath(ctx.path) }, `${renderer.dialect}: unexpected error`);
         rendered = renderer.internal();
       }
       sendRendered(ctx, rendered);

@@ -12,6 +12,10 @@
  *   GET   /open-banking/oob-consents/consents/v1/consents/{consentId}/payments
  *                                                                     a consent's PIX payments, by date
  *                                                                     (ResponsePaymentsDetailSchema)  backoffice:read
+ *   GET | POST | DELETE …/consents/v1/consents/{consentId}/search-keys  a consent's search keys:
+ *   GET | POST | DELETE …/consents/v1/consents/{consentId}/search-key/{searchKey}
+ *                                          check (200 {data: [{searchKey, exists}]}), add (204), remove (204);
+ *                                          X-Brand-ID required; GET backoffice:read, POST/DELETE backoffice:revoke
  *
  * The same query core as /backoffice/v1 (query-core.ts), the same error format (ErrorResponse, errors.ts)
  * and the same auth (a `jwt` bearer: an internal client's client_credentials token with the route's scope).
@@ -27,11 +31,12 @@
  *   consent/term.ts; -1: indefinite consents; not with createdOn…)
  *   status | statusList, type | typeList (DATA_SHARING, PAYMENT, ENROLLMENT), paymentType=PIX,
  *   modalityType | modalityTypeList (IMMEDIATE, SCHEDULED: payment consents only; SWEEPING matches none)
- *   orgName (≥ 3 characters, the TPP's name), searchKey | searchKeys (no consent has search keys here:
- *   the search-keys operations are not served, so these match nothing), orderType ASC | DESC | OPF
- *   (default DESC), page (1-based), page-size (default 25, at most 1000).
- * The search-keys operations (…/consents/v1/consents/{consentId}/search-keys and …/search-key/{searchKey},
- * GET / POST / DELETE) are answered 501 NOT_IMPLEMENTED after authentication: Assent keeps no search keys.
+ *   orgName (≥ 3 characters, the TPP's name), searchKey | searchKeys (consents holding the key, or any of
+ *   the comma-separated keys), orderType ASC | DESC | OPF (default DESC), page (1-based), page-size
+ *   (default 25, at most 1000).
+ * Search keys are labels the bank's apps put on a consent (a contract number, a customer reference): a
+ * set per consent (at most 100; each 1–256 characters without commas), stored only as blind-index hashes
+ * (they may be personal data), so they can be matched and checked but never listed back.
  */
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
@@ -134,6 +139,29 @@ const dateTime = (bound: 'from' | 'to') => (v: string) => parseInstant(v, bound)
 const page = param(integer(1, PAGE_MAX)).optional();
 const pageSize = param(integer(1, PAGE_SIZE_MAX)).optional();
 
+/**
+ * A search key: 1–256 printable characters without a comma (lists of keys are comma-separated). At most
+ * SEARCH_KEYS_PER_REQUEST in one request, SEARCH_KEYS_PER_CONSENT on a consent.
+ */
+const SEARCH_KEY = /^[^,\u0000-\u001f\u007f]{1,256}$/;
+const SEARCH_KEYS_PER_REQUEST = 50;
+const SEARCH_KEYS_PER_CONSENT = 100;
+const SEARCH_KEY_RULE = 'must be 1 to 256 characters, without commas or control characters';
+function searchKeyParam(v: string): Parsed<string> {
+  return SEARCH_KEY.test(v) ? ok(v) : fail(SEARCH_KEY_RULE);
+}
+function searchKeysParam(v: string): Parsed<string[]> {
+  const keys = v.split(',');
+  if (keys.length > SEARCH_KEYS_PER_REQUEST) return fail(`must list at most ${SEARCH_KEYS_PER_REQUEST} search keys`);
+  return keys.every((k) => SEARCH_KEY.test(k)) ? ok([...new Set(keys)]) : fail(`must be a comma-separated list of search keys, each ${SEARCH_KEY_RULE.slice(5)}`);
+}
+const searchKeysQuery = z.strictObject({ searchKeys: param(searchKeysParam) });
+const SEARCH_KEYS_QUERY = knownKeys(searchKeysQuery);
+const searchKeysBody = z
+  .array(z.string().regex(SEARCH_KEY, { error: SEARCH_KEY_RULE }), { error: 'must be a JSON array of search keys' })
+  .min(1, { error: 'must hold at least one search key' })
+  .max(SEARCH_KEYS_PER_REQUEST, { error: `must hold at most ${SEARCH_KEYS_PER_REQUEST} search keys` });
+
 const listSchema = z.strictObject({
   consentOwner: param(consentOwner).optional(),
   cpf: param(cpf).optional(),
@@ -144,8 +172,8 @@ const listSchema = z.strictObject({
   modalityType: param(words<Modality>(SPEC_MODALITIES, MODALITY_WORDS, true)).optional(),
   modalityTypeList: param(words<Modality>(SPEC_MODALITIES, MODALITY_WORDS, false)).optional(),
   orderType: z.enum(['ASC', 'DESC', 'OPF'], { error: 'must be ASC, DESC or OPF' }).optional(),
-  searchKey: param((v) => (v.length > 0 && v.length <= 256 ? ok(v) : fail('must be 1 to 256 characters'))).optional(),
-  searchKeys: param((v) => (v.length > 0 && v.length <= 512 ? ok(v.split(',')) : fail('must be a comma-separated list'))).optional(),
+  searchKey: param(searchKeyParam).optional(),
+  searchKeys: param(searchKeysParam).optional(),
   status: param(words<ConsentStatus>(SPEC_STATUSES, STATUS_WORDS, true)).optional(),
   statusList: param(words<ConsentStatus>(SPEC_STATUSES, STATUS_WORDS, false)).optional(),
   type: param(words<ConsentType>(SPEC_TYPES, TYPE_WORDS, true)).optional(),
@@ -287,12 +315,17 @@ export function opusRouter(deps: OpusDeps): Router {
   router.all('/consents/v1/consents/:consentId', errors, methodNotAllowed(['PATCH']));
   router.patch('/payments/v1/consents/:consentId', ...revoke, revokePayment);
   router.all('/payments/v1/consents/:consentId', errors, methodNotAllowed(['PATCH']));
-  for (const path of ['/consents/v1/consents/:consentId/search-keys', '/consents/v1/consents/:consentId/search-key/:searchKey']) {
-    router.get(path, ...read, searchKeysNotServed);
-    router.post(path, ...read, searchKeysNotServed);
-    router.delete(path, ...read, searchKeysNotServed);
-    router.all(path, errors, methodNotAllowed(['GET', 'POST', 'DELETE']));
-  }
+  // search keys: reading takes backoffice:read, adding and removing backoffice:revoke (the write scope)
+  const keysPath = '/consents/v1/consents/:consentId/search-keys';
+  const keyPath = '/consents/v1/consents/:consentId/search-key/:searchKey';
+  const write: Middleware[] = [errors, authenticateInternal(oauth, 'backoffice:revoke')];
+  router.get(keysPath, ...read, brand, checkSearchKeys);
+  router.post(keysPath, ...write, brand, jsonBody(config.bodyLimitBytes), addSearchKeys);
+  router.delete(keysPath, ...write, brand, removeSearchKeys);
+  router.get(keyPath, ...read, brand, checkSearchKey);
+  router.post(keyPath, ...write, brand, addSearchKey);
+  router.delete(keyPath, ...write, brand, removeSearchKey);
+  for (const path of [keysPath, keyPath]) router.all(path, errors, methodNotAllowed(['GET', 'POST', 'DELETE']));
   router.get('/consents/v1/consents/:consentId/payments', ...read, listPayments);
   router.all('/consents/v1/consents/:consentId/payments', errors, methodNotAllowed(['GET']));
   router.get('/consents/v2/active', ...read, listActive);
@@ -329,7 +362,8 @@ export function opusRouter(deps: OpusDeps): Router {
       ...(q.consentTermPeriod !== undefined ? { termMonths: q.consentTermPeriod } : {}),
       ...(q.orgName ? { clientIds: core.clientIdsNamed(q.orgName) } : {}),
       // a filter word that stands for no stored value (ENROLLMENT, TIMEOUT_PAYMENT, a search key) matches nothing
-      ...((types && types.length === 0) || (statuses && statuses.length === 0) || (modalities && modalities.length === 0) || q.searchKey || q.searchKeys ? { clientIds: [] } : {}),
+      ...((types && types.length === 0) || (statuses && statuses.length === 0) || (modalities && modalities.length === 0) ? { clientIds: [] } : {}),
+      ...(q.searchKey || q.searchKeys ? { searchKeys: q.searchKey ? [q.searchKey] : q.searchKeys! } : {}),
       ...(scheduled !== undefined ? { paymentScheduled: scheduled } : {}),
       ...(types?.length ? { type: types } : {}),
       ...(statuses?.length ? { status: statuses } : {}),
@@ -402,6 +436,69 @@ export function opusRouter(deps: OpusDeps): Router {
     await revokeWith(ctx, rejection, reason.additionalInformation ?? reason.code);
   }
 
+  // ── search keys ──
+
+  /** the consent's id as stored (a URN's UUID names the URN), or ConsentNotFound */
+  async function keyed(ctx: Context): Promise<string> {
+    return (await find(ctx)).id;
+  }
+
+  function pathKey(ctx: Context): string {
+    const key = String(ctx.params.searchKey ?? '');
+    const parsed = searchKeyParam(key);
+    if (!parsed.ok) throw new ParameterError([{ kind: 'invalidParameter', name: 'searchKey', message: parsed.message }]);
+    return parsed.value;
+  }
+
+  function queryKeys(ctx: Context): string[] {
+    if (!new URLSearchParams(ctx.querystring).has('searchKeys')) throw new ParameterError([{ kind: 'missingParameter', name: 'searchKeys', message: 'is required' }]);
+    return parseQuery(searchKeysQuery, ctx.querystring, SEARCH_KEYS_QUERY).value.searchKeys;
+  }
+
+  async function add(ctx: Context, keys: string[]) {
+    const id = await keyed(ctx);
+    const outcome = await consents.addSearchKeys(id, keys, SEARCH_KEYS_PER_CONSENT);
+    if (outcome === 'not-found') throw new ConsentNotFound(id);
+    if (outcome === 'too-many') throw new ParameterError([{ kind: 'invalidParameter', name: 'searchKeys', message: `a consent holds at most ${SEARCH_KEYS_PER_CONSENT} search keys` }]);
+    log.info({ consentId: id, by: boState(ctx).clientId, added: keys.length }, 'backoffice (opus): search keys added');
+    ctx.status = 204;
+  }
+
+  async function remove(ctx: Context, keys: string[]) {
+    const id = await keyed(ctx);
+    if (!(await consents.removeSearchKeys(id, keys))) throw new ConsentNotFound(id);
+    log.info({ consentId: id, by: boState(ctx).clientId, removed: keys.length }, 'backoffice (opus): search keys removed');
+    ctx.status = 204;
+  }
+
+  async function held(ctx: Context, keys: string[]): Promise<Array<{ searchKey: string; exists: boolean }>> {
+    const id = await keyed(ctx);
+    const found = await consents.heldSearchKeys(id, keys);
+    if (!found) throw new ConsentNotFound(id);
+    return keys.map((searchKey, i) => ({ searchKey, exists: found[i]! }));
+  }
+
+  async function addSearchKeys(ctx: Context) {
+    const parsed = searchKeysBody.safeParse(ctx.request.body);
+    if (!parsed.success) throw new ParameterError([{ kind: 'invalidBody', name: '', message: parsed.error.issues[0]?.message ?? 'must be a JSON array of search keys' }]);
+    await add(ctx, [...new Set(parsed.data)]);
+  }
+  async function addSearchKey(ctx: Context) {
+    await add(ctx, [pathKey(ctx)]);
+  }
+  async function removeSearchKeys(ctx: Context) {
+    await remove(ctx, queryKeys(ctx));
+  }
+  async function removeSearchKey(ctx: Context) {
+    await remove(ctx, [pathKey(ctx)]);
+  }
+  async function checkSearchKeys(ctx: Context) {
+    respond(ctx, { data: await held(ctx, queryKeys(ctx)) });
+  }
+  async function checkSearchKey(ctx: Context) {
+    respond(ctx, { data: (await held(ctx, [pathKey(ctx)]))[0] });
+  }
+
   /** RequestRevokeOobPaymentConsent: an AUTHORISED payment consent, not paid yet, becomes REJECTED. */
   async function revokePayment(ctx: Context) {
     const { data } = parseBody(revokePaymentSchema, ctx.request.body);
@@ -466,9 +563,15 @@ function consentIdOf(ctx: Context): string {
   return id;
 }
 
-/** The search-keys operations: Assent keeps no search keys on its consents (see the header). */
-const searchKeysNotServed: Middleware = async () => {
-  throw new BackofficeError('notImplemented', 'search keys are not kept on this server: the search-keys operations are not served, and searchKey / searchKeys match no consent');
+/**
+ * The X-Brand-ID header the spec requires on the search-keys operations (the bank's brand, for a
+ * platform serving several: one server here serves one bank, so it is checked, not used).
+ */
+const brand: Middleware = async (ctx, next) => {
+  const value = ctx.get('x-brand-id');
+  if (!value) throw new ParameterError([{ kind: 'missingParameter', name: 'X-Brand-ID', message: 'the header is required' }]);
+  if (value.length > 64 || CONTROL.test(value)) throw new ParameterError([{ kind: 'invalidParameter', name: 'X-Brand-ID', message: 'must be 1 to 64 characters without control characters' }]);
+  await next();
 };
 
 function respond(ctx: Context, body: unknown): void {

@@ -63,6 +63,8 @@ export class ConsentQueryCore {
   static readonly byCustomer = [index('psuIdIndex', ['psuId', 1]), index('document_createdAt', ['document', 1], ['createdAt', -1])];
   static readonly byTpp = [index('clientId_createdAt', ['clientId', 1], ['createdAt', -1])];
   // by status (and the Open Finance order's groups), by type and status
+  // by search key (Opus searchKey / searchKeys: a multikey index of the keys' hashes)
+  static readonly bySearchKey = [index('searchKeys', ['searchKeys', 1])];
   // by term in months (Opus consentTermPeriod)
   static readonly byTerm = [index('termMonths_createdAt', ['termMonths', 1], ['createdAt', -1])];
   static readonly byStatus = [index('status_createdAt', ['status', 1], ['createdAt', -1]), index('type_status_createdAt', ['type', 1], ['status', 1], ['createdAt', -1])];

@@ -41,6 +41,8 @@ const CAP_WARNING_INTERVAL_MS = 60_000;
 export class MemoryConsentRepository implements ConsentRepository {
   /** id → frozen consent, in creation order (the head is the oldest) */
   readonly #consents = new Map<string, Consent>();
+  /** consent id → its search keys (ConsentRepository.addSearchKeys) */
+  readonly #searchKeys = new Map<string, Set<string>>();
   /** grantId → consent id */
   readonly #byGrant = new Map<string, string>();
   /** id → when it ended (store clock), in the order they ended (the head ended first) */
@@ -111,8 +113,9 @@ export class MemoryConsentRepository implements ConsentRepository {
   ): Promise<ConsentPage> {
     assertPage(options.skip, options.limit);
     this.#evictEnded(this.#now());
+    const keyed = filter.searchKeys ? (c: Consent) => filter.searchKeys!.some((k) => this.#searchKeys.get(c.id)?.has(k)) : () => true;
     const matches = [...this.#consents.values()]
-      .filter((c) => matchesQuery(c, filter))
+      .filter((c) => keyed(c) && matchesQuery(c, filter))
       .sort((a, b) => compareConsents(a, b, options.sort, options.direction));
     return { items: matches.slice(options.skip, options.skip + options.limit), total: matches.length };
   }
@@ -130,6 +133,28 @@ export class MemoryConsentRepository implements ConsentRepository {
   /** evicts the ended consents past their retention (writes and findDue do it too) */
   async housekeeping(): Promise<void> {
     this.#evictEnded(this.#now());
+  }
+
+  async addSearchKeys(id: string, keys: readonly string[], max: number): Promise<'added' | 'not-found' | 'too-many'> {
+    if (!this.#consents.has(id)) return 'not-found';
+    const held = new Set(this.#searchKeys.get(id));
+    for (const key of keys) held.add(key);
+    if (held.size > max) return 'too-many';
+    this.#searchKeys.set(id, held);
+    return 'added';
+  }
+
+  async removeSearchKeys(id: string, keys: readonly string[]): Promise<boolean> {
+    if (!this.#consents.has(id)) return false;
+    const held = this.#searchKeys.get(id);
+    for (const key of keys) held?.delete(key);
+    if (held?.size === 0) this.#searchKeys.delete(id);
+    return true;
+  }
+
+  async heldSearchKeys(id: string, keys: readonly string[]): Promise<boolean[] | null> {
+    if (!this.#consents.has(id)) return null;
+    return keys.map((k) => this.#searchKeys.get(id)?.has(k) === true);
   }
 
   /** the MongoDB repository has a unique index on grantId; this keeps the two alike */
@@ -162,6 +187,7 @@ export class MemoryConsentRepository implements ConsentRepository {
   #drop(id: string): void {
     const consent = this.#consents.get(id);
     this.#consents.delete(id);
+    this.#searchKeys.delete(id);
     this.#ended.delete(id);
     if (consent?.grantId !== undefined && this.#byGrant.get(consent.grantId) === id) this.#byGrant.delete(consent.grantId);
   }

@@ -115,12 +115,14 @@ export interface ConsentDocument {
   accessIbanIndex: string[];
   grantedIbanIndex: string[];
   documentIndex: string[];
+  /** the consent's search keys (ConsentRepository.addSearchKeys), as blind-index hashes only; absent on older documents */
+  searchKeyIndex?: string[];
 }
 
 /** ended by someone's action (not the clock): they stopped being usable at `updatedAt` */
 const ENDED_BY_ACTION = ENDED_STATUSES.filter((s) => !EXPIRED_STATUSES.includes(s));
 
-const SEARCH_KEYS = ['psuIdIndex', 'accessIbanIndex', 'grantedIbanIndex', 'documentIndex'] as const;
+const SEARCH_KEYS = ['psuIdIndex', 'accessIbanIndex', 'grantedIbanIndex', 'documentIndex', 'searchKeyIndex'] as const;
 
 /** The top-level fields that hold personal values (the same shape in a Consent and in its document). */
 export const PERSONAL_FIELDS = ['psuId', 'psuIpAddress', 'access', 'grantedAccounts', 'details', 'history'] as const;
@@ -180,6 +182,8 @@ export interface ConsentMapping {
   setToDocument(set: ConsentChange['set'] | Partial<Consent>): Partial<ConsentDocument>;
   /** history entries as stored (their `reason` protected) */
   historyToDocument(history: readonly StatusChange[]): StatusChange[];
+  /** a search key as stored (its blind-index hash) */
+  searchKeyHash(key: string): string;
   filterToQuery(filter: ConsentQuery): Filter<ConsentDocument>;
 }
 
@@ -187,6 +191,7 @@ export function consentMapping(protector: FieldProtection = clearFields): Consen
   const protect: ValueTransform = (field, value) => protector.protect(field, value);
   const reveal: ValueTransform = (field, value) => protector.reveal(field, value);
   const ibanIndex = (ibans: string[]) => ibans.map((iban) => protector.index('iban', iban));
+  const searchKeyHash = (key: string) => protector.index('searchKey', key);
 
   function setToDocument(set: ConsentChange['set'] | Partial<Consent>): Partial<ConsentDocument> {
     const out: Record<string, unknown> = {};
@@ -219,6 +224,7 @@ export function consentMapping(protector: FieldProtection = clearFields): Consen
 
   return {
     setToDocument,
+    searchKeyHash,
 
     historyToDocument(history) {
       return history.map((entry) => mapHistoryEntry(entry, protect));
@@ -285,6 +291,7 @@ export function consentMapping(protector: FieldProtection = clearFields): Consen
       const expires = range(filter.expiresFrom, filter.expiresTo);
       if (expires) query.expiresAt = expires;
       if (filter.termMonths !== undefined) query.termMonths = filter.termMonths;
+      if (filter.searchKeys !== undefined) query.searchKeyIndex = { $in: filter.searchKeys.map((k) => searchKeyHash(k)) };
       if (filter.activeDuring) {
         // the same rule as wasActiveDuring (src/consent/search.ts)
         const { from, to } = filter.activeDuring;

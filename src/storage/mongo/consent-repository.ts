@@ -64,6 +64,7 @@ const STORED_FIELD: Partial<Record<QueryIndex['fields'][number][0], string>> = {
   psuId: 'psuIdIndex',
   document: 'documentIndex',
   documents: 'documentIndex',
+  searchKeys: 'searchKeyIndex',
 };
 
 export class MongoConsentRepository implements ConsentRepository {
@@ -111,6 +112,28 @@ export class MongoConsentRepository implements ConsentRepository {
     // housekeeping's deleteMany
     await this.claims.createIndexes([{ key: { claimedAt: 1 }, name: 'claimedAt' }]);
     await this.backfillTermMonths();
+  }
+
+  async addSearchKeys(id: string, keys: readonly string[], max: number): Promise<'added' | 'not-found' | 'too-many'> {
+    const doc = await this.consents.findOne({ _id: id }, { projection: { searchKeyIndex: 1 } });
+    if (!doc) return 'not-found';
+    const hashes = keys.map((k) => this.#mapping.searchKeyHash(k));
+    if (new Set([...(doc.searchKeyIndex ?? []), ...hashes]).size > max) return 'too-many';
+    const result = await this.consents.updateOne({ _id: id }, { $addToSet: { searchKeyIndex: { $each: hashes } } });
+    return result.matchedCount === 1 ? 'added' : 'not-found';
+  }
+
+  async removeSearchKeys(id: string, keys: readonly string[]): Promise<boolean> {
+    const hashes = keys.map((k) => this.#mapping.searchKeyHash(k));
+    const result = await this.consents.updateOne({ _id: id }, { $pullAll: { searchKeyIndex: hashes } });
+    return result.matchedCount === 1;
+  }
+
+  async heldSearchKeys(id: string, keys: readonly string[]): Promise<boolean[] | null> {
+    const doc = await this.consents.findOne({ _id: id }, { projection: { searchKeyIndex: 1 } });
+    if (!doc) return null;
+    const held = new Set(doc.searchKeyIndex ?? []);
+    return keys.map((k) => held.has(this.#mapping.searchKeyHash(k)));
   }
 
   /**

@@ -29,16 +29,16 @@ let tppToken: string;
 let s: Seeder;
 const seeded: Record<string, Consent> = {};
 
-async function opus(method: string, path: string, options: { token?: string; json?: unknown } = {}): Promise<CallResult> {
-  const headers: Record<string, string> = {};
+async function opus(method: string, path: string, options: { token?: string; json?: unknown; headers?: Record<string, string> } = {}): Promise<CallResult> {
+  const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.json !== undefined) headers['content-type'] = 'application/json';
   const target = path.startsWith('http') ? `${server.origin}${new URL(path).pathname}${new URL(path).search}` : `${server.origin}${P}${path}`;
   const res = await fetch(target, { method, headers, ...(options.json !== undefined ? { body: JSON.stringify(options.json) } : {}) });
   const text = await res.text();
   assert.notEqual(res.status, 500, text);
-  const body = JSON.parse(text);
-  validateResponse(OPUS_SPEC, new URL(target).pathname, method, res.status, body);
+  const body = text === '' ? undefined : JSON.parse(text);
+  validateResponse(OPUS_SPEC, new URL(target).pathname, method, res.status, body ?? '');
   return { status: res.status, headers: res.headers, body, text };
 }
 
@@ -131,7 +131,7 @@ describe('GET /open-banking/oob-consents/v1/consents', () => {
     ['consentTermPeriod 6: six whole months to expiry', 'consentTermPeriod=6', ['pay', 'brRejected', 'brA', 'bgAwaiting', 'bgValid']],
     ['consentTermPeriod 7: none', 'consentTermPeriod=7', []],
     ['consentTermPeriod 6 + cpf', `consentTermPeriod=6&cpf=${CPF_A}`, ['pay', 'brA']],
-    ['searchKey: none carry one', 'searchKey=abc', []],
+    ['searchKey nobody holds', 'searchKey=nobody-holds-this', []],
     ['cpf + status', `cpf=${CPF_A}&status=AUTHORISED`, ['brA']],
     ['orderType ASC', 'orderType=ASC&type=DATA_SHARING&orgName=guia', ['bgValid', 'brA', 'brRejected']],
     // Open Finance order: active, pending, expired, closed
@@ -314,27 +314,78 @@ describe('revocation PATCHes', () => {
 });
 
 describe('the search-keys operations', () => {
-  test('every one answers 501 NOT_IMPLEMENTED (ErrorResponse) after authentication: no search keys are kept; PUT is 405', async () => {
-    const id = uuid(seeded.brA!);
-    const operations: Array<[string, string]> = [
-      ['POST', `/consents/v1/consents/${id}/search-keys`],
-      ['GET', `/consents/v1/consents/${id}/search-keys?searchKeys=abc,def`],
-      ['DELETE', `/consents/v1/consents/${id}/search-keys?searchKeys=abc`],
-      ['POST', `/consents/v1/consents/${id}/search-key/abc`],
-      ['GET', `/consents/v1/consents/${id}/search-key/abc`],
-      ['DELETE', `/consents/v1/consents/${id}/search-key/abc`],
-    ];
-    for (const [method, path] of operations) {
-      assertError(await opus(method, path), 401, 'UNAUTHORIZED');
-      const res = await opus(method, path, { token: reader, ...(method === 'POST' && path.endsWith('search-keys') ? { json: ['abc'] } : {}) });
-      assertError(res, 501, 'NOT_IMPLEMENTED');
-      assert.match(res.body.errors[0].detail, /search keys are not kept on this server/, `${method} ${path}`);
+  const BRAND = { 'x-brand-id': 'assent-bank' };
+  const keysOf = (c: Consent) => `/consents/v1/consents/${uuid(c)}/search-keys`;
+  const keyOf = (c: Consent, key: string) => `/consents/v1/consents/${uuid(c)}/search-key/${encodeURIComponent(key)}`;
+
+  test('add (array and one), check, find by searchKey / searchKeys, remove; by UUID or URN; stored only as hashes', async () => {
+    const a = seeded.bgValid!;
+    const b = seeded.brB!;
+    const added = await opus('POST', keysOf(a), { token: revoker, json: ['contrato-123', 'ref 52998224725', 'contrato-123'], headers: BRAND });
+    assert.equal(added.status, 204, added.text);
+    assert.equal((await opus('POST', keyOf(b, 'contrato-777'), { token: revoker, headers: BRAND })).status, 204);
+    assert.equal((await opus('POST', `/consents/v1/consents/${encodeURIComponent(b.id)}/search-key/shared-ref`, { token: revoker, headers: BRAND })).status, 204);
+    assert.equal((await opus('POST', keyOf(a, 'shared-ref'), { token: revoker, headers: BRAND })).status, 204);
+
+    const checked = await opus('GET', `${keysOf(a)}?searchKeys=contrato-123,contrato-777,shared-ref`, { token: reader, headers: BRAND });
+    assert.equal(checked.status, 200, checked.text);
+    assert.deepEqual(checked.body.data, [
+      { searchKey: 'contrato-123', exists: true },
+      { searchKey: 'contrato-777', exists: false },
+      { searchKey: 'shared-ref', exists: true },
+    ]);
+    assert.deepEqual((await opus('GET', keyOf(b, 'contrato-777'), { token: reader, headers: BRAND })).body.data, { searchKey: 'contrato-777', exists: true });
+    assert.deepEqual((await opus('GET', keyOf(b, 'contrato-123'), { token: reader, headers: BRAND })).body.data, { searchKey: 'contrato-123', exists: false });
+
+    assert.deepEqual(ids(await opus('GET', '/v1/consents?searchKey=contrato-123', { token: reader })), [uuid(a)]);
+    assert.deepEqual(ids(await opus('GET', '/v1/consents?searchKey=shared-ref', { token: reader })), [uuid(b), uuid(a)]);
+    assert.deepEqual(ids(await opus('GET', '/v1/consents?searchKeys=contrato-777,contrato-123', { token: reader })), [uuid(b), uuid(a)]);
+    assert.deepEqual(ids(await opus('GET', `/v1/consents?searchKey=shared-ref&cnpj=${CNPJ_B}`, { token: reader })), [uuid(b)]);
+
+    // never in clear at rest (a key may be personal data)
+    const raw = JSON.stringify(await (server.assent.stores.consents as unknown as { consents: { findOne(f: unknown): Promise<unknown> } }).consents.findOne({ _id: a.id }));
+    for (const key of ['contrato-123', '52998224725', 'shared-ref']) assert.ok(!raw.includes(key), `${key} stored in clear`);
+
+    assert.equal((await opus('DELETE', `${keysOf(a)}?searchKeys=contrato-123,never-added`, { token: revoker, headers: BRAND })).status, 204);
+    assert.equal((await opus('DELETE', keyOf(b, 'shared-ref'), { token: revoker, headers: BRAND })).status, 204);
+    assert.deepEqual(ids(await opus('GET', '/v1/consents?searchKeys=contrato-123,shared-ref', { token: reader })), [uuid(a)]);
+    assert.deepEqual((await opus('GET', keyOf(a, 'contrato-123'), { token: reader, headers: BRAND })).body.data, { searchKey: 'contrato-123', exists: false });
+  });
+
+  test('refused, nothing stored: no token 401, the read token writing 403, no X-Brand-ID 400, bad keys and bodies 400, too many 400, unknown consent 404, PUT 405', async () => {
+    const c = seeded.bgAwaiting!;
+    for (const [method, path] of [['POST', keysOf(c)], ['GET', `${keysOf(c)}?searchKeys=x`], ['DELETE', `${keysOf(c)}?searchKeys=x`], ['POST', keyOf(c, 'x')], ['GET', keyOf(c, 'x')], ['DELETE', keyOf(c, 'x')]] as const) {
+      assertError(await opus(method, path, { ...(method === 'POST' && path.endsWith('keys') ? { json: ['x'] } : {}), headers: BRAND }), 401, 'UNAUTHORIZED');
+      assertError(await opus(method, path, { token: revoker, ...(method === 'POST' && path.endsWith('keys') ? { json: ['x'] } : {}) }), method === 'GET' ? 403 : 400, method === 'GET' ? 'INSUFFICIENT_SCOPE' : 'MISSING_PARAMETER');
     }
-    const put = await fetch(`${server.origin}${P}/consents/v1/consents/${id}/search-key/abc`, { method: 'PUT', headers: { authorization: `Bearer ${reader}` } });
+    assertError(await opus('POST', keyOf(c, 'x'), { token: reader, headers: BRAND }), 403, 'INSUFFICIENT_SCOPE');
+    assertError(await opus('GET', keyOf(c, 'x'), { token: reader }), 400, 'MISSING_PARAMETER');
+    const badBodies: unknown[] = [[], {}, 'x', [''], ['a,b'], ['ok', 7], [`${'k'.repeat(257)}`], Array.from({ length: 51 }, (_, i) => `k${i}`)];
+    for (const json of badBodies) {
+      const res = await opus('POST', keysOf(c), { token: revoker, json, headers: BRAND });
+      assert.equal(res.status, 400, `${JSON.stringify(json).slice(0, 60)} → ${res.text}`);
+    }
+    assertError(await opus('GET', `${keysOf(c)}`, { token: reader, headers: BRAND }), 400, 'MISSING_PARAMETER');
+    assertError(await opus('GET', `${keysOf(c)}?searchKeys=a,,b`, { token: reader, headers: BRAND }), 400, 'INVALID_PARAMETER');
+    assertError(await opus('POST', `/consents/v1/consents/${uuid(c)}/search-key/${'k'.repeat(257)}`, { token: revoker, headers: BRAND }), 400, 'INVALID_PARAMETER');
+    assertError(await opus('POST', `/consents/v1/consents/${randomUUID()}/search-keys`, { token: revoker, json: ['x'], headers: BRAND }), 404, 'CONSENT_NOT_FOUND');
+    assertError(await opus('GET', `/consents/v1/consents/${randomUUID()}/search-key/x`, { token: reader, headers: BRAND }), 404, 'CONSENT_NOT_FOUND');
+    // at most 100 per consent: two batches of 50 fit, one more does not
+    for (const batch of [0, 1]) {
+      const res = await opus('POST', keysOf(c), { token: revoker, json: Array.from({ length: 50 }, (_, i) => `cap-${batch}-${i}`), headers: BRAND });
+      assert.equal(res.status, 204, res.text);
+    }
+    assertError(await opus('POST', keyOf(c, 'one-too-many'), { token: revoker, headers: BRAND }), 400, 'INVALID_PARAMETER');
+    assert.deepEqual((await opus('GET', keyOf(c, 'one-too-many'), { token: reader, headers: BRAND })).body.data, { searchKey: 'one-too-many', exists: false });
+    assert.equal((await opus('POST', keyOf(c, 'cap-0-1'), { token: revoker, headers: BRAND })).status, 204, 'a key it holds already adds nothing');
+    assert.deepEqual(ids(await opus('GET', '/v1/consents?searchKey=x', { token: reader })), []);
+    const put = await fetch(`${server.origin}${P}${keyOf(c, 'x')}`, { method: 'PUT', headers: { authorization: `Bearer ${reader}` } });
     assert.equal(put.status, 405);
     assert.equal(put.headers.get('allow'), 'GET, POST, DELETE, HEAD');
-    // and nothing was attached: searchKey still matches no consent
-    assert.deepEqual(ids(await opus('GET', '/v1/consents?searchKey=abc', { token: reader })), []);
+  });
+
+  test('the keys are never logged', () => {
+    for (const line of server.logs) for (const key of ['contrato-123', 'shared-ref', 'cap-0-1']) assert.ok(!line.includes(key), line);
   });
 });
 
