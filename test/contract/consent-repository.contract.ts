@@ -331,6 +331,29 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
       });
     });
 
+    describe('search keys', () => {
+      it('adds a set, says which are held, finds consents holding any, removes; unknown consents; the cap', async () => {
+        await repo.create(newConsent('k1'));
+        await repo.create(newConsent('k2'));
+        assert.equal(await repo.addSearchKeys('k1', ['a', 'b'], 5), 'added');
+        assert.equal(await repo.addSearchKeys('k1', ['b'], 5), 'added');
+        assert.equal(await repo.addSearchKeys('k2', ['b', 'c'], 5), 'added');
+        assert.deepEqual(await repo.heldSearchKeys('k1', ['a', 'b', 'c']), [true, true, false]);
+        const page = { sort: 'createdAt' as const, direction: 'asc' as const, skip: 0, limit: 10 };
+        assert.deepEqual((await repo.query({ searchKeys: ['a'] }, page)).items.map((c) => c.id), ['k1']);
+        assert.deepEqual((await repo.query({ searchKeys: ['c', 'a'] }, page)).items.map((c) => c.id).sort(), ['k1', 'k2']);
+        assert.deepEqual((await repo.query({ searchKeys: ['b'], clientId: 'nobody' }, page)).total, 0);
+        assert.deepEqual((await repo.query({ searchKeys: ['z'] }, page)).total, 0);
+        assert.equal(await repo.removeSearchKeys('k1', ['a', 'never']), true);
+        assert.deepEqual(await repo.heldSearchKeys('k1', ['a', 'b']), [false, true]);
+        assert.equal(await repo.addSearchKeys('k1', ['d', 'e', 'f', 'g', 'h'], 5), 'too-many');
+        assert.deepEqual(await repo.heldSearchKeys('k1', ['d']), [false], 'nothing added past the cap');
+        assert.equal(await repo.addSearchKeys('missing', ['a'], 5), 'not-found');
+        assert.equal(await repo.removeSearchKeys('missing', ['a']), false);
+        assert.equal(await repo.heldSearchKeys('missing', ['a']), null);
+      });
+    });
+
     describe('query', () => {
       // c2 and c3 share createdAt, c1 and c4 share expiresAt: ties are broken by id
       const fixtures = (): Consent[] => {
