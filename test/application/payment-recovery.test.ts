@@ -12,10 +12,10 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '../support/assent.ts';
-import { decideWithoutBrowser, exchangeCode, introspect } from '../support/tpp.ts';
+import { introspect } from '../support/tpp.ts';
 import type { PaymentExecutor, PixPaymentInstruction } from '../../src/consent/payment-executor.ts';
 import { samplePayment } from '../contract/payment-repository.contract.ts';
-import { CARLA, CARLA_CORRENTE, PAYMENTS_CONFIG, createPaymentConsent, makePaymentsTpp, pay, paymentsToken, pixOrder, pushPayment, sign, type PaymentsTpp } from '../dialects/br-payments/helpers.ts';
+import { authorisedPaymentConsent, CARLA_CORRENTE, PAYMENTS_CONFIG, makePaymentsTpp, pay, paymentsToken, pixOrder, sign, type PaymentsTpp } from '../dialects/br-payments/helpers.ts';
 
 /** The bank's payment system: fails while told to, records every call. */
 const executed: PixPaymentInstruction[] = [];
@@ -44,15 +44,7 @@ beforeEach(() => {
   failing = false;
 });
 
-/** A consent Carla approved, and the payment token. */
-async function authorised(): Promise<{ consentId: string; accessToken: string }> {
-  const consentId = await createPaymentConsent(server, tpp, ccToken);
-  const flow = await pushPayment(server, tpp, consentId);
-  const back = await decideWithoutBrowser(server, flow, 'approve', CARLA);
-  const tokens = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
-  assert.equal(tokens.status, 200, tokens.text);
-  return { consentId, accessToken: tokens.json.access_token as string };
-}
+const authorised = () => authorisedPaymentConsent(server, tpp, ccToken);
 
 /** Moves a payment's creation time back past the recovery's grace period (as if it was left long ago). */
 async function age(paymentId: string): Promise<void> {

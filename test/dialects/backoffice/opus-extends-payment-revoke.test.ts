@@ -14,7 +14,7 @@ import { makeSecretClient, startTestServer, type TestClient, type TestServer } f
 import { validateResponse } from '../../support/openapi.ts';
 import { decideWithoutBrowser, exchangeCode, introspect } from '../../support/tpp.ts';
 import { PF, br, consentBody, consentsToken, inDays, pushConsentAuthorization } from '../brazil/helpers.ts';
-import { CARLA, CARLA_CPF, PAYMENTS_CONFIG, consentData, createPaymentConsent, makePaymentsTpp, pay, paymentsToken, pushPayment, type PaymentsTpp } from '../br-payments/helpers.ts';
+import { authorisedPaymentConsent, CARLA_CPF, PAYMENTS_CONFIG, consentData, createPaymentConsent, makePaymentsTpp, pay, paymentsToken, type PaymentsTpp } from '../br-payments/helpers.ts';
 import { OPUS_SPEC, assertError, internalClientConfig, tokenFor, type CallResult } from './helpers.ts';
 
 const P = '/open-banking/oob-consents';
@@ -69,15 +69,7 @@ async function authorisedDataSharing(): Promise<{ consentId: string; accessToken
   return { consentId, accessToken: tokens.json.access_token as string };
 }
 
-/** A payment consent Carla approved (AUTHORISED, not paid), and the TPP's token for it. */
-async function authorisedPayment(): Promise<{ consentId: string; accessToken: string }> {
-  const consentId = await createPaymentConsent(server, payer, payToken);
-  const flow = await pushPayment(server, payer, consentId);
-  const back = await decideWithoutBrowser(server, flow, 'approve', CARLA);
-  const tokens = await exchangeCode(server, payer, back.searchParams.get('code')!, flow.verifier);
-  assert.equal(tokens.status, 200, tokens.text);
-  return { consentId, accessToken: tokens.json.access_token as string };
-}
+const authorisedPayment = () => authorisedPaymentConsent(server, payer, payToken);
 
 describe('GET /open-banking/oob-consents/v1/consents/{consentId}/extends', () => {
   test('the extensions the customer made, newest first, with the expiry and the customer; paginated; by UUID or URN', async () => {

@@ -9,6 +9,7 @@ import * as jose from 'jose';
 import { brasiliaDate } from '../../../src/consent/br-payment.ts';
 import { clientCredentialsToken, makeSecretClient, type TestClient, type TestServer } from '../../support/assent.ts';
 import { checkResponse } from '../../support/openapi.ts';
+import { decideWithoutBrowser, exchangeCode } from '../../support/tpp.ts';
 
 export const PAYMENTS_SPEC = new URL('../../../../shared/specs/payments-4.0.0.yml', import.meta.url);
 export const BASE = '/open-banking/payments/v4';
@@ -209,4 +210,14 @@ export function pixOrder(overrides: Record<string, unknown> = {}) {
     remittanceInformation: 'Pão de queijo',
     ...overrides,
   };
+}
+
+/** A payment consent Carla approved (AUTHORISED, not paid yet), and the payment token the TPP got for it. */
+export async function authorisedPaymentConsent(server: TestServer, tpp: PaymentsTpp, ccToken: string): Promise<{ consentId: string; accessToken: string }> {
+  const consentId = await createPaymentConsent(server, tpp, ccToken);
+  const flow = await pushPayment(server, tpp, consentId);
+  const back = await decideWithoutBrowser(server, flow, 'approve', CARLA);
+  const tokens = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
+  assert.equal(tokens.status, 200, tokens.text);
+  return { consentId, accessToken: tokens.json.access_token as string };
 }
