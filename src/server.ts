@@ -48,7 +48,6 @@ import { Sweeper } from './application/sweeper.ts';
 import { PaymentRecovery } from './application/pix-settlement.ts';
 import { RedisSweepLease } from './storage/redis/sweep-lease.ts';
 import { LocalSweepLease } from './storage/memory/sweep-lease.ts';
-import { MongoConsentRepository } from './storage/mongo/consent-repository.ts';
 import { opusRouter } from './dialects/backoffice/opus-routes.ts';
 import { brPaymentsRouter, paymentsApiUrl } from './dialects/br-payments/routes.ts';
 import { createMessageSigner, createMessageVerifier } from './signing/signed-messages.ts';
@@ -330,7 +329,6 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     const url = `http://${host}:${address.port}`;
 
     if (config.consent.sweepIntervalSeconds > 0) {
-      const repository = stores.consents;
       sweeper = new Sweeper({
         target: consents,
         lease: stores.redis ? new RedisSweepLease(stores.redis, { prefix: config.redis.prefix }) : new LocalSweepLease(),
@@ -338,7 +336,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
         intervalMs: config.consent.sweepIntervalSeconds * 1000,
         batchSize: config.consent.sweepBatchSize,
         maxBatches: config.consent.sweepMaxBatches,
-        ...(repository instanceof MongoConsentRepository ? { cleanUp: () => repository.cleanUpClaims() } : {}),
+        ...(stores.cleanUpClaims ? { cleanUp: stores.cleanUpClaims } : {}),
         tasks: [
           { name: 'abandoned-approvals', run: (limit: number) => decisions.recoverAbandoned(limit) },
           ...(paymentRecovery ? [{ name: 'payment-recovery', run: (limit: number) => paymentRecovery.run(limit) }] : []),

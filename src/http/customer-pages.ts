@@ -13,13 +13,13 @@
  * those with the same page (431) for the customer's paths. The APIs keep their own error formats.
  */
 import type { Context, Middleware } from 'koa';
-import { MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import type { Logger } from '../log.ts';
 import { ConsentStateConflict } from '../consent/errors.ts';
 import { UsageUnavailable } from '../consent/usage.ts';
 import { negotiateLocale } from '../interaction/i18n.ts';
 import { setPageHeaders } from '../interaction/page-headers.ts';
 import { StoreUnavailable, isRedisOutage } from '../storage/unavailable.ts';
+import { isMongoOutage } from '../storage/mongo/outage.ts';
 import { PAGE_POLICY } from './content-security-policy.ts';
 import { loggedPath } from './logged-path.ts';
 
@@ -37,9 +37,7 @@ export function isStoreOutage(err: unknown): boolean {
   return (
     err instanceof StoreUnavailable ||
     err instanceof UsageUnavailable ||
-    err instanceof MongoNetworkError ||
-    err instanceof MongoServerSelectionError ||
-    err instanceof MongoTopologyClosedError ||
+    isMongoOutage(err) ||
     isRedisOutage(err)
   );
 }

@@ -3,9 +3,10 @@
  * that says so, never a 500 and never a hang. It is shaped like an exposed oidc-provider error
  * (`statusCode`, `expose`, the OAuth code as its message), so oidc-provider's own endpoints answer
  * `503 {"error":"temporarily_unavailable"}`, and the customer pages render their "try again" page.
- * A Redis *reply* error (a bug, a wrong command) is not an outage and stays what it is.
+ * A Redis *reply* error (a bug, a wrong command) is not an outage and stays what it is; it is told by its
+ * name (ioredis's ReplyError and its subclasses are all named so), not `instanceof`, so that the embedded
+ * stores do not load ioredis (test/storage/driver-errors.test.ts).
  */
-import { ReplyError } from 'ioredis';
 import type { AdapterPayload, OidcAdapter, OidcAdapterClass } from './oidc-adapter.ts';
 
 export type StoreName = 'redis' | 'mongodb';
@@ -27,7 +28,7 @@ export class StoreUnavailable extends Error {
 
 /** Whether `err` means the Redis client could not get an answer (as opposed to Redis answering an error). */
 export function isRedisOutage(err: unknown): boolean {
-  if (!(err instanceof Error) || err instanceof ReplyError) return false;
+  if (!(err instanceof Error) || err.name === 'ReplyError') return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
   if (/^Command timed out|Connection is closed|Stream isn't writeable|enableOfflineQueue/i.test(err.message)) return true;
   const code = (err as NodeJS.ErrnoException).code;

@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/load.ts';
 import { freePort, waitForPort } from '../support/services.ts';
 
@@ -124,5 +125,22 @@ describe('the process', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  test('the embedded stores load neither the MongoDB nor the Redis driver (nor yaml)', async () => {
+    // a process of its own: this one has loaded the drivers through the test support
+    const script = `
+      import { createRequire } from 'node:module';
+      const { loadConfig } = await import(${JSON.stringify(new URL('../../config/load.ts', import.meta.url).href)});
+      const { createLogger } = await import(${JSON.stringify(new URL('../../src/log.ts', import.meta.url).href)});
+      const { startAssent } = await import(${JSON.stringify(new URL('../../src/server.ts', import.meta.url).href)});
+      const assent = await startAssent(loadConfig({ env: { PORT: '0', HOST: '127.0.0.1' } }), createLogger('error'));
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      await assent.close();
+      console.log(JSON.stringify({ modules: loaded.length, drivers: loaded.filter((f) => /node_modules\\/(mongodb|ioredis|bson|yaml)\\//.test(f)) }));`;
+    const { stdout } = await promisify(execFile)(NODE, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '' }, timeout: 90_000 });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { modules: number; drivers: string[] };
+    assert.ok(result.modules > 100, `the CommonJS modules of the dependencies are listed (${result.modules})`);
+    assert.deepEqual(result.drivers, []);
   });
 });
