@@ -131,7 +131,8 @@ export interface RenderedError {
   headers: Record<string, string>;
 }
 
-const TEXT_MAX = 512;
+/** Open Payments 1.3.3 allows 512 characters, Berlin Group 1.3.11 500: the smaller holds for both */
+const TEXT_MAX = 500;
 
 function message(code: AisMessageCode, text: string | undefined, path?: string): TppMessage {
   return {

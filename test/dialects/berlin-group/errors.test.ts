@@ -30,7 +30,7 @@ import {
 } from '../../../src/dialects/berlin-group/errors.ts';
 import { consentBodyToDomain, createConsentHeadersSchema, HEADER_NAMES, mergeIssues, zodIssues } from '../../../src/dialects/berlin-group/schemas.ts';
 import { authenticationMethodSelected, consentInformation, presentAccess, scaOAuthHref } from '../../../src/dialects/berlin-group/presenters.ts';
-import { validateResponse } from '../../support/openapi.ts';
+import { validateResponse, validateSchema } from '../../support/openapi.ts';
 import { OPEN_PAYMENTS_SPEC } from './helpers.ts';
 
 const spec = parse(readFileSync(OPEN_PAYMENTS_SPEC, 'utf8')) as { components: { schemas: Record<string, { enum?: string[] }> } };
@@ -135,10 +135,11 @@ describe('renderError', () => {
     assert.equal(renderError(new TokenError('insufficient_scope', 'm'))!.headers['WWW-Authenticate'], 'Bearer realm="psd2", error="insufficient_scope"');
   });
 
-  test('texts are cut to the spec’s 512 characters', () => {
+  test('texts are cut to 500 characters (1.3.11’s limit; Open Payments 1.3.3 allows 512)', () => {
     const rendered = renderError(formatError('x', 'y'.repeat(600)))!;
-    assert.equal(rendered.body!.tppMessages[0]!.text!.length, 512);
+    assert.equal(rendered.body!.tppMessages[0]!.text!.length, 500);
     conforms(400, rendered.body);
+    assert.deepEqual(validateSchema(new URL('../../../../shared/specs/psd2-api_v1.3.11-2021-10-01v1.yaml', import.meta.url), 'tppMessage400_AIS', rendered.body!.tppMessages[0]), []);
   });
 });
 
