@@ -47,3 +47,19 @@ def map_headers(ctx, headers):
         headers["TPP-Redirect-URI"] = REDIRECT_URI
     return headers
 
+
+
+def _origin(url: str) -> str:
+    parts = url.split("/")
+    return "/".join(parts[:3])
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    # The coverage phase takes header values from the description's enum (every TPP's registered URIs) without
+    # map_headers: a URI registered for another TPP of this server becomes the calling TPP's own. Values that
+    # are not one of this server's URIs (the negative cases) are left as generated.
+    headers = case.headers or {}
+    value = headers.get("TPP-Redirect-URI")
+    if REDIRECT_URI and isinstance(value, str) and value != REDIRECT_URI and _origin(value) == _origin(REDIRECT_URI):
+        headers["TPP-Redirect-URI"] = REDIRECT_URI
