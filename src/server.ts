@@ -114,8 +114,9 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
       defaultScaMethodId: config.consent.scaMethods[0]!.authenticationMethodId,
       creationChecks: extensions.creation,
     });
-    // every consent write holds the fence, so the consents validation remembers are never used outdated
-    consents.setFence(stores.fence);
+    // every consent write holds the fence, so the consents validation remembers are never used outdated;
+    // with the consents in MongoDB, the service's reads answer from fenced copies too (hot path by key, no read)
+    consents.setFence(stores.fence, { rememberedConsents: stores.db ? config.consent.rememberedConsents : 0 });
     // Rich Authorization Requests (RFC 9396): account_information details, under the Berlin Group request rules
     const requestOptions = (): ConsentRequestOptions => ({
       now: new Date(),
@@ -207,7 +208,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     };
 
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
-    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access, fence: stores.fence }, { timeZone: config.consent.bankTimeZone });
+    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access, fence: stores.fence }, { timeZone: config.consent.bankTimeZone, rememberedConsents: config.consent.rememberedConsents });
     const sign = await consentSigner(jwks, config.issuer);
     const decisions = new DecisionGate(stores.decisionClaims, oauth, {
       undelivered: async (result) => {

@@ -22,6 +22,7 @@ import { TokenError, type AccessTokenInfo } from '../oidc/oauth.ts';
 import type { ConsentService } from './consents.ts';
 import type { AccessCheck } from '../steps/hooks.ts';
 import type { ConsentFence } from '../storage/consent-fence.ts';
+import { RememberedConsents } from './remembered-consents.ts';
 
 export type AccessSubject = { accessToken: string } | { consentId: string; clientId: string };
 
@@ -64,7 +65,7 @@ export class AccessValidator {
   readonly #options: AccessValidatorOptions;
   readonly #fence: ConsentFence | undefined;
   /** consents read from the repository whose revision the fence confirmed (insertion order: oldest first) */
-  readonly #remembered = new Map<string, Consent>();
+  readonly #remembered: RememberedConsents;
   #day: { from: number; day: string; endsAt: Date } | undefined;
 
   readonly #checks: readonly AccessCheck[];
@@ -80,6 +81,7 @@ export class AccessValidator {
     this.#usage = deps.usage;
     this.#fence = deps.fence;
     this.#options = options;
+    this.#remembered = new RememberedConsents(options.rememberedConsents ?? 10_000);
   }
 
   #now(): Date {
@@ -96,10 +98,7 @@ export class AccessValidator {
   }
 
   #remember(consent: Consent): void {
-    const max = this.#options.rememberedConsents ?? 10_000;
-    this.#remembered.delete(consent.id);
-    this.#remembered.set(consent.id, consent);
-    if (this.#remembered.size > max) this.#remembered.delete(this.#remembered.keys().next().value!);
+    this.#remembered.remember(consent);
   }
 
   /**
@@ -147,7 +146,7 @@ export class AccessValidator {
   }
 
   #forget(consentId: string): undefined {
-    this.#remembered.delete(consentId);
+    this.#remembered.forget(consentId);
     return undefined;
   }
 

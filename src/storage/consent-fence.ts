@@ -7,6 +7,9 @@
  *                             current and nobody holds it; the check and the usage count are one atomic
  *                             step (incrementIfCurrent / usageIfCurrent), so a revocation that has
  *                             released wins over every later access, at once, on every instance.
+ *   reader (ConsentService):  `get` answers from a remembered copy only when isCurrent(id, R) says so
+ *                             (one Redis round trip instead of a MongoDB read); a writer that computed
+ *                             from it is still checked by the repository's conditional update.
  *
  * A writer whose write ended in an unknown state (the repository threw) never releases: the consent stays
  * held until the fence entry expires (a day), and every reader goes to the repository meanwhile (slow,
@@ -25,6 +28,11 @@ export interface ConsentFence {
    * remembered). When the fence knows nothing of the consent, `revision` becomes current.
    */
   register(consentId: string, revision: number): Promise<boolean>;
+  /**
+   * True when `revision` is current and nobody holds the consent; false otherwise, and false when the
+   * fence knows nothing of the consent (unlike `register`, it never makes a revision current).
+   */
+  isCurrent(consentId: string, revision: number): Promise<boolean>;
   /**
    * When `revision` is current and unheld: adds one access to the usage counter (the same counters as
    * UsageCounter: bucket, resource, expiry) and returns the count after it. Otherwise undefined, and

@@ -76,6 +76,7 @@ test('a hold that cannot be taken stops the write before the repository', async 
     },
     release: async () => undefined,
     register: async () => false,
+    isCurrent: async () => false,
     incrementIfCurrent: async () => undefined,
     usageIfCurrent: async () => undefined,
   });

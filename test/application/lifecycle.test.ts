@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
-import { makeKeyClient, requireEnv, startTestServer, type TestClient, type TestServer } from '../support/assent.ts';
+import { makeKeyClient, requireEnv, startTestServer, type TestClient, type TestServer, changeStoredConsent } from '../support/assent.ts';
 import { bg, decideWithoutBrowser, exchangeCode, introspect, refresh, seedConsent, startFlow } from '../support/tpp.ts';
 
 let server: TestServer;
@@ -25,8 +25,7 @@ after(async () => {
 
 /** Moves stored instants into the past, as time passing would (raw update, like a clock jump). */
 async function backdate(consentId: string, fields: { expiresAt?: Date; createdAt?: Date }) {
-  const result = await server.assent.stores.db!.collection('consents').updateOne({ _id: consentId as never }, { $set: fields });
-  assert.equal(result.matchedCount, 1);
+  await changeStoredConsent(server, consentId, fields);
 }
 
 async function approvedWithTokens() {

@@ -61,6 +61,19 @@ export function consentFenceContract(name: string, make: () => Promise<{ fence: 
     assert.equal(await fence.register(id, 3), true);
   });
 
+  run('isCurrent: true only for the current, unheld revision; never makes one current', async (fence) => {
+    const id = randomUUID();
+    assert.equal(await fence.isCurrent(id, 0), false, 'nothing known: not current');
+    assert.equal(await fence.register(id, 0), true, 'and isCurrent registered nothing');
+    assert.equal(await fence.isCurrent(id, 0), true);
+    assert.equal(await fence.isCurrent(id, 1), false);
+    await fence.hold(id);
+    assert.equal(await fence.isCurrent(id, 0), false, 'held');
+    await fence.release(id, 1);
+    assert.equal(await fence.isCurrent(id, 0), false, 'stale');
+    assert.equal(await fence.isCurrent(id, 1), true);
+  });
+
   run('a writer that never releases keeps the consent held (readers go to the repository)', async (fence) => {
     const id = randomUUID();
     await fence.hold(id);

@@ -84,7 +84,13 @@ describe('MongoDB stopped', () => {
   let server: TestServer;
   before(async () => {
     mongo = await startFerretDb({ dir: join(dir, 'ferret') });
-    server = await startTestServer({ clients: [tpp.config], mongodb: { uri: mongo.url, database: 'pages' }, redis: { url: requireEnv('REDIS_URL'), prefix: `pages-m-${Date.now()}:` } });
+    // one remembered consent: a second flow's consent pushes the first one's copy out (see the test)
+    server = await startTestServer({
+      clients: [tpp.config],
+      mongodb: { uri: mongo.url, database: 'pages' },
+      redis: { url: requireEnv('REDIS_URL'), prefix: `pages-m-${Date.now()}:` },
+      consent: { sweepIntervalSeconds: 0, rememberedConsents: 1 },
+    });
   });
   after(async () => {
     await server.stop().catch(() => undefined);
@@ -93,6 +99,7 @@ describe('MongoDB stopped', () => {
 
   test('the authorization request and My consents answer 503 pages with a retry hint', async () => {
     const flow = await startFlow(server, tpp);
+    const remembered = await startFlow(server, tpp); // the instance now remembers this one, not `flow`'s
     const jar = await myConsentsSession(server);
     assert.equal((await jar.fetch(`${server.url}/my-consents`)).status, 200);
     await mongo.stop();
@@ -102,6 +109,10 @@ describe('MongoDB stopped', () => {
     const res = await fetch(flow.link.href, { headers: { accept: 'text/html' }, redirect: 'manual' });
     assert.equal(res.headers.get('retry-after'), '5');
     await assertPage(res, 503, /try again in a few seconds/);
+    // a consent the instance remembers (its revision confirmed by the fence in Redis) is read without
+    // MongoDB: its authorization request goes on to the login page
+    const login = await fetch(remembered.link.href, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(login.status, 303, await login.text());
   });
 });
 

@@ -73,7 +73,7 @@ describe('token endpoint without the consent store', () => {
     const mongo = (server.assent.stores.db as unknown as { client: MongoClient }).client;
     await mongo.close();
     // the consent store is really gone for this server
-    await assert.rejects(server.assent.consents.get(flow.consentId));
+    await assert.rejects(server.assent.stores.consents.findById(flow.consentId));
 
     const tokens = await exchangeCode(server, tpp, code, flow.verifier);
     assert.equal(tokens.status, 200, tokens.text);

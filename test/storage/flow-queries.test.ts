@@ -12,7 +12,7 @@ import { makeSecretClient, requireEnv, startTestServer, type TestClient, type Te
 import { decideWithoutBrowser, exchangeCode, introspect, startFlow } from '../support/tpp.ts';
 
 /** MongoDB commands one full flow may send (see "Store round trips per flow" in docs/benchmarks.md) */
-const MAX_COMMANDS_PER_FLOW = 12;
+const MAX_COMMANDS_PER_FLOW = 7;
 /** fields with a unique index on the consents collection (`_id` is always unique) */
 const UNIQUE_KEYS = new Set(['_id', 'grantId']);
 

@@ -142,6 +142,26 @@ export async function startTestServer(
 }
 
 /** A private_key_jwt client assertion for `audience` (the issuer). */
+/**
+ * Changes a stored consent behind the application's back (how a test stands in for time passing or an
+ * out-of-band edit), the way every writer must: under the consent fence, with a new revision published,
+ * so that no instance answers from the copy it remembers. Returns the new revision.
+ */
+export async function changeStoredConsent(server: TestServer, consentId: string, set: Record<string, unknown>): Promise<number> {
+  const { fence, db } = server.assent.stores;
+  if (!db) throw new Error('changeStoredConsent needs the consents in MongoDB');
+  await fence.hold(consentId);
+  let revision: number | null = null;
+  try {
+    const after = await db.collection<{ _id: string; revision: number }>('consents').findOneAndUpdate({ _id: consentId }, { $set: set, $inc: { revision: 1 } }, { returnDocument: 'after' });
+    if (!after) throw new Error(`no stored consent ${consentId}`);
+    revision = after.revision;
+    return revision;
+  } finally {
+    await fence.release(consentId, revision);
+  }
+}
+
 export async function clientAssertion(client: TestClient, audience: string): Promise<string> {
   const key = await jose.importJWK(client.privateJwk, 'ES256');
   return new jose.SignJWT({})

@@ -60,6 +60,10 @@ export class MemoryConsentFence implements ConsentFence {
     return this.#current(consentId, revision);
   }
 
+  async isCurrent(consentId: string, revision: number): Promise<boolean> {
+    return this.#current(consentId, revision);
+  }
+
   async incrementIfCurrent(consentId: string, revision: number, bucket: string, resource: string, expiresAt: Date): Promise<number | undefined> {
     if (!this.#current(consentId, revision)) return undefined;
     return this.#usage.increment(consentId, bucket, resource, expiresAt);

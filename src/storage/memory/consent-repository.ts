@@ -11,6 +11,7 @@
  *   one, else the oldest one of all, with a warning.
  * - `apply` checks and writes without awaiting in between, which makes it atomic.
  */
+import { deepFreeze } from '../../consent/freeze.ts';
 import { applyChange, changeApplies } from '../../consent/change.ts';
 import { ConsentAlreadyExists, GrantIdInUse } from '../../consent/errors.ts';
 import { isEnded } from '../../consent/regimes/index.ts';
@@ -191,14 +192,6 @@ export class MemoryConsentRepository implements ConsentRepository {
     this.#ended.delete(id);
     if (consent?.grantId !== undefined && this.#byGrant.get(consent.grantId) === id) this.#byGrant.delete(consent.grantId);
   }
-}
-
-/** freezes `value` and everything reachable from it that is not frozen yet; returns it */
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  return value;
 }
 
 function assertPage(skip: number, limit: number): void {

@@ -11,7 +11,7 @@
  * delays a consent instead of wedging it. No transactions are needed.
  *
  * Round trips: a transition costs TWO (claim insert, conditional findOneAndUpdate), on top of the read the
- * caller made to compute the change. That is the minimum on FerretDB: its only atomic single-winner step
+ * caller computed the change from (which ConsentService usually answers from a fenced copy, without MongoDB). That is the minimum on FerretDB: its only atomic single-winner step
  * is a unique insert, and the update has to follow it. A successful writer leaves its claim in place
  * instead of deleting it (a third round trip): once the consent has moved past that revision the claim
  * blocks nobody — a stale writer on it loses either way, and after the lease clears it — and

@@ -31,6 +31,12 @@ if f[2] and tonumber(f[2]) > 0 then return 0 end
 if f[1] == ARGV[2] then return 1 end
 return 0`;
 
+/** KEYS: fence; ARGV: revision. 1 when current and unheld. */
+const CURRENT = `
+local f = redis.call('HMGET', KEYS[1], 'r', 'h')
+if f[1] ~= ARGV[1] or (f[2] and tonumber(f[2]) > 0) then return 0 end
+return 1`;
+
 /** KEYS: fence, usage hash; ARGV: revision, resource, expiry (epoch ms). -1 when not current. */
 const INCREMENT = `
 local f = redis.call('HMGET', KEYS[1], 'r', 'h')
@@ -49,6 +55,7 @@ type Scripted = Redis & {
   assentFenceHold(key: string, ttl: number): Promise<number>;
   assentFenceRelease(key: string, ttl: number, revision: string): Promise<number>;
   assentFenceRegister(key: string, ttl: number, revision: string): Promise<number>;
+  assentFenceCurrent(key: string, revision: string): Promise<number>;
   assentFenceIncrement(fence: string, usage: string, revision: string, resource: string, expiresAt: number): Promise<number>;
   assentFenceUsage(fence: string, usage: string, revision: string): Promise<string[] | null>;
 };
@@ -59,7 +66,7 @@ export class RedisConsentFence implements ConsentFence {
   readonly #timeoutMs: number;
 
   constructor(redis: Redis, options: { prefix: string; timeoutMs?: number }) {
-    const scripts = { assentFenceHold: [1, HOLD], assentFenceRelease: [1, RELEASE], assentFenceRegister: [1, REGISTER], assentFenceIncrement: [2, INCREMENT], assentFenceUsage: [2, USAGE] } as const;
+    const scripts = { assentFenceHold: [1, HOLD], assentFenceRelease: [1, RELEASE], assentFenceRegister: [1, REGISTER], assentFenceCurrent: [1, CURRENT], assentFenceIncrement: [2, INCREMENT], assentFenceUsage: [2, USAGE] } as const;
     for (const [name, [numberOfKeys, lua]] of Object.entries(scripts)) {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
     }
@@ -82,6 +89,10 @@ export class RedisConsentFence implements ConsentFence {
 
   async register(consentId: string, revision: number): Promise<boolean> {
     return (await this.#guard(this.#redis.assentFenceRegister(this.#key(consentId), FENCE_TTL_MS, String(revision)), 'the consent fence is unavailable')) === 1;
+  }
+
+  async isCurrent(consentId: string, revision: number): Promise<boolean> {
+    return (await this.#guard(this.#redis.assentFenceCurrent(this.#key(consentId), String(revision)), 'the consent fence is unavailable')) === 1;
   }
 
   async incrementIfCurrent(consentId: string, revision: number, bucket: string, resource: string, expiresAt: Date): Promise<number | undefined> {

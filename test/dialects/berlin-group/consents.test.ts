@@ -18,6 +18,7 @@ import {
   startTestServer,
   type TestClient,
   type TestServer,
+  changeStoredConsent,
 } from '../../support/assent.ts';
 import { BASE, IBAN_DE, assertError, call, consentBody, createConsent, isoDay, tokenFor } from './helpers.ts';
 
@@ -500,9 +501,7 @@ describe('Berlin Group consent API', () => {
       // a consent that expires while its authorisation is under way: expiresAt moved into the past in MongoDB
       const consentId = await createConsent(server, token);
       const authId = (await call(server, 'POST', `/consents/${consentId}/authorisations`, { token })).body.authorisationId as string;
-      const db = server.assent.stores.db;
-      assert.ok(db, 'the test server runs on MongoDB');
-      await db.collection<{ _id: string }>('consents').updateOne({ _id: consentId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+      await changeStoredConsent(server, consentId, { expiresAt: new Date(Date.now() - 1000) });
       assertError(
         await call(server, 'PUT', `/consents/${consentId}/authorisations/${authId}`, { token, json: { authenticationMethodId: 'push-otp' } }),
         401,

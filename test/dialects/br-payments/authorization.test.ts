@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../../support/assent.ts';
+import { startTestServer, type TestServer, changeStoredConsent } from '../../support/assent.ts';
 import { CookieJar, decideWithoutBrowser, exchangeCode, followRedirects, introspect, openConsentPage, submitDecision } from '../../support/tpp.ts';
 import {
   ALICE,
@@ -183,8 +183,7 @@ describe('decisions', () => {
     const back = await decideWithoutBrowser(server, flow, 'approve', CARLA);
     const tokens = await exchangeCode(server, tpp, back.searchParams.get('code')!, flow.verifier);
     const accessToken = tokens.json.access_token as string;
-    const repo = server.assent.stores.consents as unknown as { consents: { updateOne(f: unknown, u: unknown): Promise<unknown> } };
-    await repo.consents.updateOne({ _id: consentId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    await changeStoredConsent(server, consentId, { expiresAt: new Date(Date.now() - 1000) });
     assert.ok((await server.assent.consents.sweep()) >= 1);
     assert.equal((await introspect(server, tpp, accessToken)).active, false);
     const data = await read(consentId);

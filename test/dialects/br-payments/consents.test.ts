@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
-import { startTestServer, type TestServer } from '../../support/assent.ts';
+import { startTestServer, type TestServer, changeStoredConsent } from '../../support/assent.ts';
 import {
   API_URL,
   PAYMENTS_CONFIG,
@@ -214,11 +214,9 @@ describe('GET /consents/{consentId}', () => {
 
   test('the authorisation window: 5 minutes later the consent reads REJECTED (TEMPO_EXPIRADO_AUTORIZACAO), and the sweeper records it', async () => {
     const id = (await create()).body.data.consentId as string;
-    const repo = server.assent.stores.consents as unknown as { consents?: { updateOne(f: unknown, u: unknown): Promise<unknown> } };
-    assert.ok(repo.consents, 'the test runs on MongoDB');
     const consent = (await server.assent.stores.consents.findById(id))!;
     const back = (d: Date) => new Date(d.getTime() - 6 * 60_000);
-    await repo.consents.updateOne({ _id: id }, { $set: { createdAt: back(consent.createdAt), expiresAt: back(consent.expiresAt) } });
+    await changeStoredConsent(server, id, { createdAt: back(consent.createdAt), expiresAt: back(consent.expiresAt) });
     assert.ok((await server.assent.consents.sweep()) >= 1);
     const after = (await server.assent.stores.consents.findById(id))!;
     assert.equal(after.status, 'REJECTED');

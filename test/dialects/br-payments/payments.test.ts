@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { generateKeyRingConfig } from '../../../src/crypto/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import { startAssent } from '../../../src/server.ts';
-import { startTestServer, type TestServer } from '../../support/assent.ts';
+import { startTestServer, type TestServer, changeStoredConsent } from '../../support/assent.ts';
 import { decideWithoutBrowser, exchangeCode, introspect } from '../../support/tpp.ts';
 import {
   CARLA,
@@ -179,8 +179,7 @@ describe('POST /pix/payments', () => {
 
   test('past its 60-minute window: 422 CONSENTIMENTO_INVALIDO, the consent REJECTED (TEMPO_EXPIRADO_CONSUMO)', async () => {
     const { consentId, accessToken } = await authorised();
-    const repo = server.assent.stores.consents as unknown as { consents: { updateOne(f: unknown, u: unknown): Promise<unknown> } };
-    await repo.consents.updateOne({ _id: consentId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    await changeStoredConsent(server, consentId, { expiresAt: new Date(Date.now() - 1000) });
     assertErrors(await payWith(accessToken), 422, 'CONSENTIMENTO_INVALIDO');
     const data = (await pay(server, 'GET', `/consents/${consentId}`, { token })).body.data;
     assert.equal(data.status, 'REJECTED');

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeSecretClient, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
+import { makeSecretClient, startTestServer, type TestClient, type TestServer, changeStoredConsent } from '../../support/assent.ts';
 import { CookieJar, decideWithoutBrowser, exchangeCode, introspect } from '../../support/tpp.ts';
 import { BALANCES, CNPJ, PF, PJ, assertErrors, br, consentBody, consentsToken, inDays, pushConsentAuthorization } from './helpers.ts';
 
@@ -126,8 +126,7 @@ describe('consent:{consentId} authorization', () => {
 
   test('AUTHORISED past expirationDateTime: the sweeper rejects it (CONSENT_MAX_DATE_REACHED) and the token dies', async () => {
     const { consentId, accessToken } = await authorised();
-    const repo = server.assent.stores.consents as unknown as { consents: { updateOne(f: unknown, u: unknown): Promise<unknown> } };
-    await repo.consents.updateOne({ _id: consentId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    await changeStoredConsent(server, consentId, { expiresAt: new Date(Date.now() - 1000) });
     assert.ok((await server.assent.consents.sweep()) >= 1);
     assert.equal((await introspect(server, tpp, accessToken)).active, false);
     const read = await br(server, 'GET', `/consents/${consentId}`, { token });

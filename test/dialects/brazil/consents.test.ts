@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeSecretClient, startTestServer, type TestServer } from '../../support/assent.ts';
+import { makeSecretClient, startTestServer, type TestServer, changeStoredConsent } from '../../support/assent.ts';
 import { BR_DATA_GROUPS } from '../../../src/consent/br-permissions.ts';
 import { BALANCES, CNPJ, CPF, PF, PJ, assertErrors, br, consentBody, consentsToken, inDays } from './helpers.ts';
 
@@ -261,11 +261,9 @@ describe('lifecycle by the sweeper', () => {
     const id = await create();
     const young = await create();
     // move the consents' creation back 61 and 59 minutes (no clock in the test), then run the sweeper once
-    const repo = server.assent.stores.consents as unknown as { consents?: { updateOne(f: unknown, u: unknown): Promise<unknown> } };
-    assert.ok(repo.consents, 'the test runs on MongoDB');
     for (const [consentId, minutes] of [[id, 61], [young, 59]] as const) {
       const stored = (await server.assent.stores.consents.findById(consentId))!;
-      await repo.consents.updateOne({ _id: consentId }, { $set: { createdAt: new Date(stored.createdAt.getTime() - minutes * 60_000) } });
+      await changeStoredConsent(server, consentId, { createdAt: new Date(stored.createdAt.getTime() - minutes * 60_000) });
     }
     assert.ok((await server.assent.consents.sweep()) >= 1);
     assert.equal((await br(server, 'GET', `/consents/${young}`, { token })).body.data.status, 'AWAITING_AUTHORISATION');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import { Redis } from 'ioredis';
-import { makeKeyClient, makeSecretClient, requireEnv, startTestServer, type TestClient, type TestServer } from '../../support/assent.ts';
+import { makeKeyClient, makeSecretClient, requireEnv, startTestServer, type TestClient, type TestServer, changeStoredConsent } from '../../support/assent.ts';
 import { ALICE, accountsBody, decideWithoutBrowser, exchangeCode, inDays, startFlow } from '../../support/tpp.ts';
 import { startRedis } from '../../support/services.ts';
 import { Seeder, call, internalClientConfig, tokenFor } from '../backoffice/helpers.ts';
@@ -140,7 +140,7 @@ describe('outcomes', () => {
     assert.deepEqual([cc.body.isValid, cc.body.httpCode, cc.body.errorCode, cc.body.consent], [false, 401, 'TOKEN_INVALID', null]);
     const { consentId, accessToken } = await approved();
     // the consent was authorised again under another grant: the old grant's token no longer speaks for it
-    await server.assent.stores.db!.collection('consents').updateOne({ _id: consentId as never }, { $set: { grantId: `grant-${randomUUID()}` }, $inc: { revision: 1 } });
+    await changeStoredConsent(server, consentId, { grantId: `grant-${randomUUID()}` });
     const stale = await validate({ accessToken, method: 'GET', resourcePath: `${AIS}/accounts` });
     assert.deepEqual([stale.body.isValid, stale.body.httpCode, stale.body.errorCode], [false, 401, 'TOKEN_INVALID']);
   });
@@ -178,7 +178,7 @@ describe('outcomes', () => {
 
   test('expired consent: 401 CONSENT_EXPIRED', async () => {
     const { consentId } = await approved();
-    await server.assent.stores.db!.collection('consents').updateOne({ _id: consentId as never }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    await changeStoredConsent(server, consentId, { expiresAt: new Date(Date.now() - 1000) });
     const res = await validate({ consentId, clientId: tpp.clientId, method: 'GET', resourcePath: `${AIS}/accounts` });
     assert.deepEqual([res.body.isValid, res.body.httpCode, res.body.errorCode, res.body.consent.status], [false, 401, 'CONSENT_EXPIRED', 'expired']);
   });
@@ -235,7 +235,7 @@ describe('consents remembered by an instance (the consent fence)', () => {
     try {
       // a writer has stored a change (here: behind the service's back) but not yet released the fence
       const revision = (await server.assent.consents.get(consentId))!.revision;
-      await server.assent.stores.db!.collection('consents').updateOne({ _id: consentId as never }, { $set: { expiresAt: new Date(Date.now() - 1000) }, $inc: { revision: 1 } });
+      await changeStoredConsent(server, consentId, { expiresAt: new Date(Date.now() - 1000) });
       const held = await validate(byId);
       assert.ok(reads() > 0, 'the repository was read');
       assert.deepEqual([held.body.isValid, held.body.errorCode], [false, 'CONSENT_EXPIRED']);
