@@ -35,6 +35,8 @@ if (SHORT_TTL) {
 writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
 const port = await freePort();
 const env: Record<string, string> = { PATH: process.env.PATH!, PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}/connect`, ASSENT_CLIENTS_FILE: join(dir, 'clients.json'), ASSENT_CONFIG: join(dir, 'config.json'), LOG_LEVEL: 'warn' };
+// what `npm start` runs: the sources with Node's compile cache in node_modules/.cache (package.json)
+env.NODE_COMPILE_CACHE = process.env.NODE_COMPILE_CACHE ?? 'node_modules/.cache/node-compile';
 const child = spawn(process.execPath, ['src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 const rss = () => Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024);
 
