@@ -19,6 +19,9 @@
  * whose update matched nothing (a bogus `expect`) is deleted at once, so it cannot hold a live revision.
  * (On a real MongoDB, findOneAndUpdate alone is atomic and a transition could be one round trip; the
  * claim stays because both servers run the same code and the claim is what makes FerretDB safe.)
+ *
+ * Concurrent creations, and concurrent claims, reach the server as one multi-document insert each
+ * (./insert-batcher.ts): a lone one is sent at once, the ones arriving meanwhile wait and go together.
  */
 import { termMonths } from '../../consent/term.ts';
 import { MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
@@ -27,6 +30,7 @@ import type { ConsentPage, ConsentQuery, ConsentRepository, ConsentSortField, Qu
 import { AWAITING_STATUSES, OPEN_STATUSES } from '../../consent/regimes/index.ts';
 import type { Consent, ConsentChange, ConsentStatus, StatusChange } from '../../consent/types.ts';
 import { clearFields, consentMapping, type ConsentDocument, type ConsentMapping, type FieldProtection } from './consent-document.ts';
+import { InsertBatcher } from './insert-batcher.ts';
 
 export interface MongoConsentRepositoryOptions {
   /** default `consents`; the claims go to `<name>_claims` */
@@ -74,6 +78,9 @@ export class MongoConsentRepository implements ConsentRepository {
   readonly #leaseMs: number;
   readonly #retentionMs: number;
   readonly #now: () => Date;
+  /** concurrent creations and claims go to the server together (./insert-batcher.ts) */
+  readonly #consentInserts: InsertBatcher<ConsentDocument>;
+  readonly #claimInserts: InsertBatcher<ClaimDocument>;
 
   constructor(db: Db, options: MongoConsentRepositoryOptions = {}) {
     const name = options.collectionName ?? 'consents';
@@ -83,6 +90,8 @@ export class MongoConsentRepository implements ConsentRepository {
     this.#leaseMs = options.claimLeaseMs ?? 30_000;
     this.#retentionMs = Math.max(options.claimRetentionMs ?? 600_000, this.#leaseMs);
     this.#now = options.now ?? (() => new Date());
+    this.#consentInserts = new InsertBatcher(this.consents);
+    this.#claimInserts = new InsertBatcher(this.claims);
   }
 
   /** Idempotent; run at startup. (No TTL or partial indexes: FerretDB has neither; the sweeper expires.) */
@@ -177,7 +186,7 @@ export class MongoConsentRepository implements ConsentRepository {
 
   async create(consent: Consent): Promise<void> {
     try {
-      await this.consents.insertOne(this.#mapping.toDocument(consent));
+      await this.#consentInserts.insert(this.#mapping.toDocument(consent));
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       // FerretDB does not say which index refused the document: look
@@ -237,7 +246,7 @@ export class MongoConsentRepository implements ConsentRepository {
    */
   async #applyClaim(claim: ClaimDocument): Promise<ConsentDocument | null> {
     try {
-      await this.claims.insertOne(claim);
+      await this.#claimInserts.insert(claim);
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       await this.#completeAbandonedClaim(claim._id);
