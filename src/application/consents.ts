@@ -386,7 +386,7 @@ export class ConsentService {
         }
         let stored: Consent | null;
         try {
-          stored = await this.#repo.apply(change);
+          stored = await this.#repo.apply(change, current);
         } catch (err) {
           held = false; // outcome unknown: keep the hold
           throw err;

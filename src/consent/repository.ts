@@ -63,8 +63,11 @@ export interface ConsentRepository {
   /**
    * Applies `change` as one conditional update. Returns the consent after the change, or null when the
    * stored consent no longer matches `change.expect` (a lost race or a stale read: the caller re-reads).
+   * `from`: the consent the change was computed from. When it is at `change.expect`, the repository may
+   * answer `applyChange(from, change)` instead of reading the result back: the conditional update only
+   * applies to that very revision, so the two are equal (every writer moves the revision on).
    */
-  apply(change: ConsentChange): Promise<Consent | null>;
+  apply(change: ConsentChange, from?: Consent): Promise<Consent | null>;
   /** filtered, sorted page; `total` counts all matches */
   query(
     filter: ConsentQuery,
