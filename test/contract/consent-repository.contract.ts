@@ -249,6 +249,67 @@ export function consentRepositoryContract(name: string, makeRepo: () => Promise<
         });
       }
 
+      describe('given the consent the change was computed from', () => {
+        it('answers what a read of the stored consent answers, through a whole approval', async () => {
+          let consent = newConsent('f-1');
+          await repo.create(consent);
+          const started = startAuthorisation(consent, { now: at(HOUR), newId: () => 'auth-f1' });
+          consent = (await repo.apply(started.change, consent))!;
+          assert.deepEqual(consent, await repo.findById('f-1'));
+          consent = (await repo.apply(selectScaMethod(consent, { authorisationId: 'auth-f1', scaMethodId: 'sms' }, { now: at(2 * HOUR) }), consent))!;
+          assert.deepEqual(consent, await repo.findById('f-1'));
+          const approval = approve(
+            consent,
+            { authorisationId: 'auth-f1', psuId: 'psu-bob', grantedAccounts: [{ accountId: 'x', iban: IBAN_DE, access: ['accounts'] }], grantId: 'g-f1' },
+            { now: at(3 * HOUR), requestId: 'req-f1' },
+          );
+          const stored = await repo.apply(approval, consent);
+          assert.equal(stored?.status, 'valid');
+          assert.equal(stored?.revision, 3);
+          assert.deepEqual(stored, await repo.findById('f-1'));
+          assert.deepEqual(stored, await repo.findByGrantId('g-f1'));
+        });
+
+        it('reads the result back when that consent is not at the expected revision', async () => {
+          const consent = newConsent('f-2');
+          await repo.create(consent);
+          const first = (await repo.apply(startAuthorisation(consent, { now: at(HOUR), newId: () => 'auth-f2' }).change))!;
+          const change = terminateByTpp(first, { now: at(2 * HOUR) })!;
+          const result = await repo.apply(change, consent); // an older copy: not the base of this change
+          assert.deepEqual(result, applyChange(first, change));
+          assert.deepEqual(result, await repo.findById('f-2'));
+        });
+
+        it('returns null and changes nothing when the stored consent has moved past it', async () => {
+          const consent = newConsent('f-3');
+          await repo.create(consent);
+          const moved = (await repo.apply(terminateByTpp(consent, { now: at(HOUR) })!))!;
+          const stale = startAuthorisation(consent, { now: at(2 * HOUR), newId: () => 'auth-f3' }).change;
+          assert.equal(await repo.apply(stale, consent), null);
+          assert.deepEqual(await repo.findById('f-3'), moved);
+        });
+
+        it('lets exactly one of 20 concurrent changes from the same consent win, and answers the winner what is stored', async () => {
+          let consent = newConsent('f-race');
+          await repo.create(consent);
+          for (let round = 0; round < 3; round++) {
+            const from = consent;
+            const changes: ConsentChange[] = Array.from({ length: 20 }, (_, i) => ({
+              id: 'f-race',
+              expect: { status: from.status, revision: from.revision },
+              set: { updatedAt: at(round * HOUR + i), lastActionDate: `2025-04-${String(i + 1).padStart(2, '0')}` },
+              history: [{ from: from.status, to: from.status, actor: 'TPP', at: at(round * HOUR), requestId: `f${round}-${i}` }],
+            }));
+            const results = await Promise.all(changes.map((c) => repo.apply(c, from)));
+            const winners = results.filter((r) => r !== null);
+            assert.equal(winners.length, 1, `round ${round}: ${winners.length} winners`);
+            assert.deepEqual(winners[0], await repo.findById('f-race'));
+            consent = winners[0]!;
+          }
+          assert.equal(consent.revision, 3);
+        });
+      });
+
       it('returns null for an unknown consent', async () => {
         const change = terminateByTpp(newConsent('ghost'), { now: at(HOUR) });
         assert.ok(change);
