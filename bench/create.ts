@@ -6,10 +6,11 @@
  * interleaved rounds (embedded, real, embedded, real, …). Consents/s counts 201 answers (a 201 is sent
  * only after the insert); any other answer makes the run fail. Target: real ≥ 0.5 × embedded (issue 8).
  *
- * A third baseline in the same rounds says what the store itself allows: the official driver inserting
+ * Two more baselines in the same rounds say what the store itself allows: the official driver inserting
  * copies of a consent document Assent stored (new `_id` each) into a scratch collection with the same
- * indexes, with as many inserts in flight as autocannon has connections. real / driver is how close
- * Assent's creation comes to the store's own insert rate on this machine.
+ * indexes, with as many inserts in flight as autocannon has connections — one `insertOne` each, and
+ * through the InsertBatcher Assent's repository uses (src/storage/mongo/insert-batcher.ts). real / driver
+ * is how close Assent's creation comes to the store's own insert rate on this machine.
  *
  *   npm run bench:create
  *   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=16 npm run bench:create
@@ -21,6 +22,7 @@ import { MongoClient, type Collection, type Document } from 'mongodb';
 import { clientCredentialsToken, type TestClient, type TestServer } from '../test/support/assent.ts';
 import { ALICE, accountsBody } from '../test/support/tpp.ts';
 import { FLOW_CLIENT } from './servers/client.ts';
+import { InsertBatcher } from '../src/storage/mongo/insert-batcher.ts';
 import { rssMb, startTarget, stopTarget, type Target } from './servers/spawn-target.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -83,7 +85,7 @@ async function driverBaseline(mongo: MongoClient): Promise<{ collection: Collect
   throw new Error('the real target stored no consent to copy');
 }
 
-async function driverRound(collection: Collection, template: Document, seconds: number): Promise<Round> {
+async function driverRound(collection: Collection, template: Document, seconds: number, batcher?: InsertBatcher<Document>): Promise<Round> {
   const latencies: number[] = [];
   let errors = 0;
   const until = performance.now() + seconds * 1000;
@@ -92,7 +94,8 @@ async function driverRound(collection: Collection, template: Document, seconds: 
       while (performance.now() < until) {
         const t0 = performance.now();
         try {
-          await collection.insertOne({ ...template, _id: `${template._id}-${randomUUID()}` } as Document);
+          const doc = { ...template, _id: `${template._id}-${randomUUID()}` } as Document;
+          await (batcher ? batcher.insert(doc) : collection.insertOne(doc));
           latencies.push(performance.now() - t0);
         } catch {
           errors++;
@@ -119,24 +122,31 @@ await round(targets.embedded, tokens.embedded, 2);
 await round(targets.real, tokens.real, 2);
 const mongo = await new MongoClient(process.env.MONGODB_URI).connect();
 const baseline = await driverBaseline(mongo);
+const batcher = new InsertBatcher<Document>(baseline.collection);
 await driverRound(baseline.collection, baseline.template, 2);
-const rounds = { embedded: [] as Round[], real: [] as Round[], driver: [] as Round[] };
+const rounds = { embedded: [] as Round[], real: [] as Round[], driver: [] as Round[], batched: [] as Round[] };
 for (let i = 0; i < ROUNDS; i++) {
   rounds.embedded.push(await round(targets.embedded, tokens.embedded, SECONDS));
   rounds.real.push(await round(targets.real, tokens.real, SECONDS));
   rounds.driver.push(await driverRound(baseline.collection, baseline.template, SECONDS));
+  rounds.batched.push(await driverRound(baseline.collection, baseline.template, SECONDS, batcher));
 }
 await baseline.drop();
 await mongo.close();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log('| target | consents/s | p50 ms | p99 ms | created | non-201 | errors | peak RSS MB |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-const LABEL = { embedded: 'Assent, embedded (memory)', real: 'Assent, Redis + MongoDB-wire', driver: 'driver insertOne, same indexes (baseline)' } as const;
-for (const name of ['embedded', 'real', 'driver'] as const) {
+const LABEL = {
+  embedded: 'Assent, embedded (memory)',
+  real: 'Assent, Redis + MongoDB-wire',
+  driver: 'driver insertOne, same indexes (baseline)',
+  batched: 'driver through InsertBatcher, same indexes (baseline)',
+} as const;
+for (const name of ['embedded', 'real', 'driver', 'batched'] as const) {
   const rs = rounds[name];
   const seconds = SECONDS * rs.length;
   const created = rs.reduce((s, r) => s + r.created, 0);
-  const rss = name === 'driver' ? '–' : rssMb(targets[name].child.pid, 'VmHWM');
+  const rss = name === 'driver' || name === 'batched' ? '–' : rssMb(targets[name].child.pid, 'VmHWM');
   console.log(
     `| ${LABEL[name]} | ${(created / seconds).toFixed(0)} | ${median(rs.map((r) => r.p50))} | ${median(rs.map((r) => r.p99))} | ${created} | ${rs.reduce((s, r) => s + r.other, 0)} | ${rs.reduce((s, r) => s + r.errors, 0)} | ${rss} |`,
   );
@@ -147,10 +157,12 @@ const perRound = rounds.real.map((r, i) => (r.created / rounds.embedded[i]!.crea
 const perDriver = rounds.real.map((r, i) => (r.created / rounds.driver[i]!.created).toFixed(2)).join(', ');
 console.log(`\nreal / embedded = ${ratio.toFixed(2)} (per round ${perRound}; target ≥ ${TARGET})`);
 console.log(`real / driver baseline = ${(sum(rounds.real) / sum(rounds.driver)).toFixed(2)} (per round ${perDriver}): Assent's share of the store's own insert rate`);
+const perBatched = rounds.batched.map((r, i) => (r.created / rounds.driver[i]!.created).toFixed(2)).join(', ');
+console.log(`batched / insertOne baseline = ${(sum(rounds.batched) / sum(rounds.driver)).toFixed(2)} (per round ${perBatched}): what batching concurrent inserts gives the store`);
 console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 await stopTarget(targets.embedded);
 await stopTarget(targets.real);
-const failed = [...rounds.embedded, ...rounds.real, ...rounds.driver].some((r) => r.other + r.errors > 0);
+const failed = [...rounds.embedded, ...rounds.real, ...rounds.driver, ...rounds.batched].some((r) => r.other + r.errors > 0);
 if (failed) {
   console.error('some requests did not answer 201: the numbers above are not comparable');
   process.exit(1);
