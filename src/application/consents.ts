@@ -170,11 +170,28 @@ export class ConsentService {
 
   /** the back-office's search keys on a consent (ConsentRepository.addSearchKeys) */
   addSearchKeys(id: string, keys: readonly string[], max: number): Promise<'added' | 'not-found' | 'too-many'> {
-    return this.#repo.addSearchKeys(id, keys, max);
+    return this.#fencedWrite(id, () => this.#repo.addSearchKeys(id, keys, max));
   }
 
   removeSearchKeys(id: string, keys: readonly string[]): Promise<boolean> {
-    return this.#repo.removeSearchKeys(id, keys);
+    return this.#fencedWrite(id, () => this.#repo.removeSearchKeys(id, keys));
+  }
+
+  /**
+   * A stored write that is not a ConsentChange (search keys, which may move the revision on): held in the
+   * fence like a change, and the consent read again afterwards, so the revision it now has is published
+   * and no instance answers from the copy before it. A write that threw stays held, as in #update.
+   */
+  async #fencedWrite<T>(id: string, write: () => Promise<T>): Promise<T> {
+    const fence = this.#fence;
+    if (!fence) return write();
+    await fence.hold(id);
+    const result = await write();
+    this.#remembered?.forget(id);
+    const now = await this.#repo.findById(id).catch(() => null);
+    await fence.release(id, now ? now.revision : null).catch(() => undefined);
+    if (now) this.#remembered?.remember(now);
+    return result;
   }
 
   heldSearchKeys(id: string, keys: readonly string[]): Promise<boolean[] | null> {

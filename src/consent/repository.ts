@@ -84,7 +84,10 @@ export interface ConsentRepository {
    * Search keys (the Opus back-office's labels on a consent, e.g. a contract number): a set per consent,
    * kept apart from the consent's own fields (no transition reads or writes them) and stored only as
    * blind-index hashes where the storage protects personal data. Adds `keys` unless the consent would
-   * then hold more than `max`.
+   * then hold more than `max`. A write neither loses nor undoes a concurrent change of the consent; it
+   * may move the consent's revision on (MongoDB: it is a stored change like any other), so a writer
+   * holding the revision before it re-reads. Throws ConsentStateConflict (lostRace) when the consent
+   * kept changing under it.
    */
   addSearchKeys(id: string, keys: readonly string[], max: number): Promise<'added' | 'not-found' | 'too-many'>;
   /** false: no such consent */

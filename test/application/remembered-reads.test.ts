@@ -105,6 +105,28 @@ describe('remembered consent reads across instances', () => {
     assert.equal(a.repo.reads, 3);
   });
 
+  test('a search key written on one instance publishes the revision it moved to: others read it, a writer from its copy wins at once', async () => {
+    const a = instance();
+    const b = instance();
+    const consent = await create(a.service);
+    await b.service.get(consent.id); // B remembers revision 0
+    const readsBefore = b.repo.reads;
+    assert.equal(await a.service.addSearchKeys(consent.id, ['contract-1'], 5), 'added');
+    const onB = await b.service.get(consent.id);
+    const stored = await new MongoConsentRepository(mongo.db(database)).findById(consent.id);
+    assert.equal(onB?.revision, stored?.revision, 'B does not answer from the copy before the key');
+    assert.equal(b.repo.reads, readsBefore + 1);
+    assert.deepEqual(await a.service.heldSearchKeys(consent.id, ['contract-1']), [true]);
+    // A remembers what it read after its write: a change from its copy needs no retry
+    const aReads = a.repo.reads;
+    const onA = await a.service.get(consent.id);
+    assert.equal(onA?.revision, stored?.revision);
+    const terminated = await a.service.terminateByTpp(onA!, 'tpp');
+    assert.equal(terminated.revision, stored!.revision + 1);
+    assert.equal(a.repo.reads, aReads, 'no read of the repository, no retry');
+    assert.deepEqual(await b.service.heldSearchKeys(consent.id, ['contract-1']), [true], 'the key survived the change');
+  });
+
   test('a change stored past the fence (maintenance) costs a writer one retry, never a lost write', async () => {
     const a = instance();
     const consent = await create(a.service);

@@ -25,7 +25,7 @@
  */
 import { termMonths } from '../../consent/term.ts';
 import { MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
-import { ConsentAlreadyExists, GrantIdInUse } from '../../consent/errors.ts';
+import { ConsentAlreadyExists, ConsentStateConflict, GrantIdInUse } from '../../consent/errors.ts';
 import type { ConsentPage, ConsentQuery, ConsentRepository, ConsentSortField, QueryIndex } from '../../consent/repository.ts';
 import { AWAITING_STATUSES, OPEN_STATUSES } from '../../consent/regimes/index.ts';
 import type { Consent, ConsentChange, ConsentStatus, StatusChange } from '../../consent/types.ts';
@@ -124,19 +124,42 @@ export class MongoConsentRepository implements ConsentRepository {
     await this.backfillTermMonths();
   }
 
+  /**
+   * Search keys are written under the claim protocol like every other change (`rewriteStored`: claim the
+   * revision read, conditional update, revision moved on). A plain `$addToSet` would be a read-modify-write
+   * of the whole document on FerretDB 1.x, able to undo a transition that landed in between (measured:
+   * the contract suite's race test lost terminations and keys that way).
+   */
   async addSearchKeys(id: string, keys: readonly string[], max: number): Promise<'added' | 'not-found' | 'too-many'> {
-    const doc = await this.consents.findOne({ _id: id }, { projection: { searchKeyIndex: 1 } });
-    if (!doc) return 'not-found';
     const hashes = keys.map((k) => this.#mapping.searchKeyHash(k));
-    if (new Set([...(doc.searchKeyIndex ?? []), ...hashes]).size > max) return 'too-many';
-    const result = await this.consents.updateOne({ _id: id }, { $addToSet: { searchKeyIndex: { $each: hashes } } });
-    return result.matchedCount === 1 ? 'added' : 'not-found';
+    return this.#changeSearchKeys(id, 'addSearchKeys', (held) => {
+      const next = [...new Set([...held, ...hashes])];
+      return next.length > max ? 'too-many' : next;
+    });
   }
 
   async removeSearchKeys(id: string, keys: readonly string[]): Promise<boolean> {
-    const hashes = keys.map((k) => this.#mapping.searchKeyHash(k));
-    const result = await this.consents.updateOne({ _id: id }, { $pullAll: { searchKeyIndex: hashes } });
-    return result.matchedCount === 1;
+    const hashes = new Set(keys.map((k) => this.#mapping.searchKeyHash(k)));
+    return (await this.#changeSearchKeys(id, 'removeSearchKeys', (held) => held.filter((h) => !hashes.has(h)))) === 'added';
+  }
+
+  /** read, compute the new set, write it conditionally; on a lost race read again (a few times) */
+  async #changeSearchKeys(
+    id: string,
+    intent: string,
+    compute: (held: string[]) => string[] | 'too-many',
+  ): Promise<'added' | 'not-found' | 'too-many'> {
+    for (let attempt = 0; ; attempt++) {
+      const doc = await this.consents.findOne({ _id: id }, { projection: { searchKeyIndex: 1, status: 1, revision: 1 } });
+      if (!doc) return 'not-found';
+      const held = doc.searchKeyIndex ?? [];
+      const next = compute(held);
+      if (next === 'too-many') return 'too-many';
+      if (next.length === held.length && next.every((h, i) => h === held[i])) return 'added'; // nothing to write
+      if (await this.rewriteStored(id, { status: doc.status, revision: doc.revision }, { searchKeyIndex: next })) return 'added';
+      if (attempt >= 4) throw new ConsentStateConflict(id, doc.status, intent, { lostRace: true, message: `consent ${id} changed concurrently; try again` });
+      await new Promise((resolve) => setTimeout(resolve, 15 * (attempt + 1)));
+    }
   }
 
   async heldSearchKeys(id: string, keys: readonly string[]): Promise<boolean[] | null> {
