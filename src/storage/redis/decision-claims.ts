@@ -4,6 +4,7 @@
  * (hash uid → grant id), written and dropped together.
  */
 import type { Redis } from 'ioredis';
+import { deleteIfEquals } from './lua-script.ts';
 import type { ClaimState, DecisionClaims } from '../decision-claims.ts';
 
 /** the value of a claim being decided; a decided claim holds its return URL (never empty) */
@@ -34,12 +35,7 @@ export class RedisDecisionClaims implements DecisionClaims {
 
   async release(uid: string): Promise<void> {
     // only an undecided claim goes back
-    await this.#client.eval(
-      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-      1,
-      this.#prefix + uid,
-      DECIDING,
-    );
+    await deleteIfEquals.run(this.#client, [this.#prefix + uid], [DECIDING]);
     await this.forget(uid);
   }
 

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from './lua-script.ts';
 import { identityProtector, type FieldProtector } from '../../crypto/index.ts';
 import type { IdempotencyBegin, IdempotencyStore, StoredResponse } from '../idempotency-store.ts';
 
@@ -17,6 +18,7 @@ local current = redis.call('GET', KEYS[1])
 if current then return current end
 redis.call('SET', KEYS[1], cjson.encode({ f = ARGV[1] }), 'PX', ARGV[2])
 return false`;
+const beginScript = new LuaScript(BEGIN);
 
 // KEYS[1] key; ARGV fingerprint, stored JSON, ttl ms. Completes only the caller's own pending claim
 // (or a key that lapsed meanwhile); never overwrites another request's decision.
@@ -28,6 +30,7 @@ if current then
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
+const completeScript = new LuaScript(COMPLETE);
 
 const ABANDON = `
 local current = redis.call('GET', KEYS[1])
@@ -35,6 +38,7 @@ if not current then return 0 end
 local entry = cjson.decode(current)
 if entry.f == ARGV[1] and not entry.r then return redis.call('DEL', KEYS[1]) end
 return 0`;
+const abandonScript = new LuaScript(ABANDON);
 
 interface StoredEntry {
   f: string;
@@ -58,7 +62,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async begin(key: string, fingerprint: string, options: { pendingSeconds: number }): Promise<IdempotencyBegin> {
     const ms = Math.max(1, Math.ceil(options.pendingSeconds * 1000));
-    const current = (await this.#redis.eval(BEGIN, 1, this.#key(key), fingerprint, ms)) as string | null;
+    const current = (await beginScript.run(this.#redis, [this.#key(key)], [fingerprint, ms])) as string | null;
     if (!current) return { outcome: 'started' };
     const entry = JSON.parse(current) as StoredEntry;
     if (entry.f !== fingerprint) return { outcome: 'mismatch' };
@@ -71,10 +75,10 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       f: fingerprint,
       r: { s: response.status, b: this.#protector.protect(FIELD, response.body), t: response.contentType },
     };
-    await this.#redis.eval(COMPLETE, 1, this.#key(key), fingerprint, JSON.stringify(entry), Math.max(1, Math.ceil(ttlSeconds * 1000)));
+    await completeScript.run(this.#redis, [this.#key(key)], [fingerprint, JSON.stringify(entry), Math.max(1, Math.ceil(ttlSeconds * 1000))]);
   }
 
   async abandon(key: string, fingerprint: string): Promise<void> {
-    await this.#redis.eval(ABANDON, 1, this.#key(key), fingerprint);
+    await abandonScript.run(this.#redis, [this.#key(key)], [fingerprint]);
   }
 }

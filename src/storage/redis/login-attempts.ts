@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from './lua-script.ts';
 import type { AttemptState, LoginAttempts } from '../login-attempts.ts';
 
 /** ARGV: failures' window ms, block-until epoch ms (0: none), now epoch ms → blocked-until */
@@ -18,6 +19,7 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < life then redis.call('PEXPIRE', KEYS[1], life) end
 return current
 `;
+const mergeScript = new LuaScript(MERGE_LUA);
 
 export class RedisLoginAttempts implements LoginAttempts {
   readonly #redis: Redis;
@@ -43,7 +45,7 @@ export class RedisLoginAttempts implements LoginAttempts {
     const now = Date.now();
     const block = Math.max(0, blockMs(failures));
     const blockedUntil = Number(
-      await this.#redis.eval(MERGE_LUA, 1, redisKey, String(Math.max(1, Math.round(windowSeconds * 1000))), String(block > 0 ? now + Math.round(block) : 0), String(now)),
+      await mergeScript.run(this.#redis, [redisKey], [String(Math.max(1, Math.round(windowSeconds * 1000))), String(block > 0 ? now + Math.round(block) : 0), String(now)]),
     );
     return { failures, blockedUntil };
   }

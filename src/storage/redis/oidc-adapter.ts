@@ -16,8 +16,8 @@
  *
  * Not for Redis Cluster: one upsert writes several keys in one MULTI.
  */
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript, deleteIfEquals } from './lua-script.ts';
 import type { FieldProtector } from '../../crypto/field-protector.ts';
 import {
   GRANT_BOUND_MODELS,
@@ -69,34 +69,7 @@ redis.call('SET', KEYS[1], out, 'KEEPTTL')
 return 1
 `;
 
-/** Deletes KEYS[1] only while it still holds ARGV[1]. */
-const DELETE_IF_EQUALS_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-/** EVALSHA with a fallback to EVAL when the server's script cache does not have it (yet). */
-class LuaScript {
-  readonly source: string;
-  readonly sha1: string;
-
-  constructor(source: string) {
-    this.source = source;
-    this.sha1 = createHash('sha1').update(source).digest('hex');
-  }
-
-  async run(client: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await client.evalsha(this.sha1, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return client.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
-}
-
 const consumeScript = new LuaScript(CONSUME_LUA);
-const deleteIfEqualsScript = new LuaScript(DELETE_IF_EQUALS_LUA);
 
 type ExecResult = [error: Error | null, result: unknown][] | null;
 
@@ -178,10 +151,10 @@ export function redisAdapterClass(
   ): Promise<void> {
     const work: Promise<unknown>[] = [];
     const uid = stringField(payload, 'uid');
-    if (uid && uid !== keep.uid) work.push(deleteIfEqualsScript.run(client, [uidKey(model, uid)], [name]));
+    if (uid && uid !== keep.uid) work.push(deleteIfEquals.run(client, [uidKey(model, uid)], [name]));
     const userCode = stringField(payload, 'userCode');
     if (userCode && userCode !== keep.userCode) {
-      work.push(deleteIfEqualsScript.run(client, [userCodeKey(model, userCode)], [name]));
+      work.push(deleteIfEquals.run(client, [userCodeKey(model, userCode)], [name]));
     }
     const grantId = stringField(payload, 'grantId');
     if (grantId && grantId !== keep.grantId && grantId !== skipGrant && GRANT_BOUND_MODELS.has(model)) {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from './lua-script.ts';
 import type { RateLimiter } from '../rate-limiter.ts';
 
 /** → { count in this window, ms until it ends } */
@@ -15,6 +16,7 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return { n, ttl }
 `;
+const takeScript = new LuaScript(TAKE_LUA);
 
 export class RedisRateLimiter implements RateLimiter {
   readonly #redis: Redis;
@@ -27,7 +29,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   async take(key: string, limit: number, windowMs: number): Promise<number> {
     const redisKey = this.#prefix + createHash('sha256').update(key).digest('base64url');
-    const [count, ttl] = (await this.#redis.eval(TAKE_LUA, 1, redisKey, String(Math.max(1, Math.round(windowMs))))) as [number, number];
+    const [count, ttl] = (await takeScript.run(this.#redis, [redisKey], [String(Math.max(1, Math.round(windowMs)))])) as [number, number];
     return count > limit ? Math.max(1, Math.ceil(ttl / 1000)) : 0;
   }
 }

@@ -1,10 +1,11 @@
 /** The sweeper lease in Redis (see ../sweep-lease.ts): `${prefix}sweeper:lease` holds the holder's random token. */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript, deleteIfEquals } from './lua-script.ts';
 import type { SweepLease } from '../sweep-lease.ts';
 
 const RENEW_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
-const RELEASE_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const renewScript = new LuaScript(RENEW_LUA);
 
 export class RedisSweepLease implements SweepLease {
   readonly #client: Redis;
@@ -25,10 +26,10 @@ export class RedisSweepLease implements SweepLease {
   }
 
   async renew(): Promise<boolean> {
-    return (await this.#client.eval(RENEW_LUA, 1, this.#key, this.#token, this.#ttlMs)) === 1;
+    return (await renewScript.run(this.#client, [this.#key], [this.#token, this.#ttlMs])) === 1;
   }
 
   async release(): Promise<void> {
-    await this.#client.eval(RELEASE_LUA, 1, this.#key, this.#token);
+    await deleteIfEquals.run(this.#client, [this.#key], [this.#token]);
   }
 }
