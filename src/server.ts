@@ -23,6 +23,7 @@ import { ConsentAlreadyExists } from './consent/errors.ts';
 import type { ConsentRequestOptions } from './consent/validation.ts';
 import type { InteractionInfo } from './oidc/oauth.ts';
 import { ConsentService } from './application/consents.ts';
+import { RememberedConsents } from './application/remembered-consents.ts';
 import { ConfigPsuDirectory, type PsuDirectory } from './psu/directory.ts';
 import { Approvals } from './steps/approval.ts';
 import { DecisionGate } from './steps/decide-once.ts';
@@ -116,7 +117,9 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     });
     // every consent write holds the fence, so the consents validation remembers are never used outdated;
     // with the consents in MongoDB, the service's reads answer from fenced copies too (hot path by key, no read)
-    consents.setFence(stores.fence, { rememberedConsents: stores.db ? config.consent.rememberedConsents : 0 });
+    // one memory of consents per instance, shared by the service and consent validation
+    const remembered = new RememberedConsents(config.consent.rememberedConsents);
+    consents.setFence(stores.fence, stores.db ? { remembered } : {});
     // Rich Authorization Requests (RFC 9396): account_information details, under the Berlin Group request rules
     const requestOptions = (): ConsentRequestOptions => ({
       now: new Date(),
@@ -208,7 +211,7 @@ export async function startAssent(config: AssentConfig, log: Logger, options: St
     };
 
     const sessionDataKeys = new SessionDataKeys(stores.oidcAdapter);
-    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access, fence: stores.fence }, { timeZone: config.consent.bankTimeZone, rememberedConsents: config.consent.rememberedConsents });
+    const access = new AccessValidator({ consents, tokens: oauth, usage: stores.usage, checks: extensions.access, fence: stores.fence, remembered }, { timeZone: config.consent.bankTimeZone });
     const sign = await consentSigner(jwks, config.issuer);
     const decisions = new DecisionGate(stores.decisionClaims, oauth, {
       undelivered: async (result) => {

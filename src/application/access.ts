@@ -54,7 +54,7 @@ export interface TokenLookup {
 export interface AccessValidatorOptions {
   timeZone: string;
   now?: () => Date;
-  /** how many consents an instance remembers (default 10,000; the oldest is forgotten first) */
+  /** how many consents the validator remembers when not given a memory (default 10,000; the oldest is forgotten first) */
   rememberedConsents?: number;
 }
 
@@ -70,9 +70,13 @@ export class AccessValidator {
 
   readonly #checks: readonly AccessCheck[];
 
-  /** without `fence` every validation reads the consent from the repository */
+  /**
+   * Without `fence` every validation reads the consent from the repository. `remembered`: the instance's
+   * memory of consents, shared with ConsentService (one copy per consent per instance); without it the
+   * validator keeps its own of `options.rememberedConsents`.
+   */
   constructor(
-    deps: { consents: ConsentService; tokens: TokenLookup; usage: UsageCounter; checks?: readonly AccessCheck[]; fence?: ConsentFence },
+    deps: { consents: ConsentService; tokens: TokenLookup; usage: UsageCounter; checks?: readonly AccessCheck[]; fence?: ConsentFence; remembered?: RememberedConsents },
     options: AccessValidatorOptions,
   ) {
     this.#checks = deps.checks ?? [];
@@ -81,7 +85,12 @@ export class AccessValidator {
     this.#usage = deps.usage;
     this.#fence = deps.fence;
     this.#options = options;
-    this.#remembered = new RememberedConsents(options.rememberedConsents ?? 10_000);
+    this.#remembered = deps.remembered ?? new RememberedConsents(options.rememberedConsents ?? 10_000);
+  }
+
+  /** the copies the fast path answers from */
+  get remembered(): RememberedConsents {
+    return this.#remembered;
   }
 
   #now(): Date {

@@ -79,11 +79,17 @@ export class ConsentService {
    * read, and `get` answers from a copy when the fence confirms its revision is current: one fence round
    * trip instead of a repository read (worth it when the repository is MongoDB and the fence Redis). A
    * writer that computed from a copy is still checked by the repository's conditional update, exactly as
-   * one that computed from a read.
+   * one that computed from a read. `remembered`: that memory itself, shared with the instance's other
+   * users of copies (AccessValidator), so each consent is kept once per instance.
    */
-  setFence(fence: ConsentFence, options: { rememberedConsents?: number } = {}): void {
+  setFence(fence: ConsentFence, options: { rememberedConsents?: number; remembered?: RememberedConsents } = {}): void {
     this.#fence = fence;
-    this.#remembered = options.rememberedConsents ? new RememberedConsents(options.rememberedConsents) : undefined;
+    this.#remembered = options.remembered ?? (options.rememberedConsents ? new RememberedConsents(options.rememberedConsents) : undefined);
+  }
+
+  /** the copies `get` answers from (undefined: every read goes to the repository) */
+  get remembered(): RememberedConsents | undefined {
+    return this.#remembered;
   }
 
   /** the remembered copy of `id` when the fence says it is current (a fence that cannot answer: none) */

@@ -16,7 +16,10 @@ import type { Consent } from '../../src/consent/types.ts';
 import { MongoConsentRepository } from '../../src/storage/mongo/consent-repository.ts';
 import { RedisConsentFence } from '../../src/storage/redis/consent-fence.ts';
 import type { ConsentFence } from '../../src/storage/consent-fence.ts';
-import { requireEnv } from '../support/assent.ts';
+import { makeSecretClient, requireEnv, startTestServer } from '../support/assent.ts';
+import { AccessValidator } from '../../src/application/access.ts';
+import { RememberedConsents } from '../../src/application/remembered-consents.ts';
+import { RedisUsageCounter } from '../../src/storage/redis/usage-counter.ts';
 import { inDays } from '../support/tpp.ts';
 
 /** the real repository, counting the reads that reach MongoDB */
@@ -125,6 +128,53 @@ describe('remembered consent reads across instances', () => {
     assert.equal(terminated.revision, stored!.revision + 1);
     assert.equal(a.repo.reads, aReads, 'no read of the repository, no retry');
     assert.deepEqual(await b.service.heldSearchKeys(consent.id, ['contract-1']), [true], 'the key survived the change');
+  });
+
+  test('one memory per instance: validation answers from the copy the service stored, through one fenced count', async () => {
+    const memory = new RememberedConsents(100);
+    const seen = { register: 0, incrementIfCurrent: 0 };
+    const spy: ConsentFence = {
+      hold: (id) => fence.hold(id),
+      release: (id, revision) => fence.release(id, revision),
+      register: (id, revision) => (seen.register++, fence.register(id, revision)),
+      isCurrent: (id, revision) => fence.isCurrent(id, revision),
+      incrementIfCurrent: (...args) => (seen.incrementIfCurrent++, fence.incrementIfCurrent(...args)),
+      usageIfCurrent: (...args) => fence.usageIfCurrent(...args),
+    };
+    const repo = new CountingRepository(mongo.db(database));
+    const service = new ConsentService(repo, { receivedTimeoutSeconds: 600, defaultScaMethodId: 'push-otp' });
+    service.setFence(spy, { remembered: memory });
+    assert.equal(service.remembered, memory);
+    const consent = await create(service);
+    const approved = await service.approve(consent, { psuId: 'psu-1', grantedAccounts: [{ accountId: 'a1', iban: 'DE89370400440532013000', access: ['accounts'] }], grantId: 'g1' });
+    const validator = new AccessValidator(
+      { consents: service, tokens: { describeUserToken: () => Promise.reject(new Error('no tokens here')) }, usage: new RedisUsageCounter(redis, { prefix }), fence: spy, remembered: memory },
+      { timeZone: 'UTC' },
+    );
+    assert.equal(validator.remembered, memory);
+    seen.register = 0;
+    const answer = await validator.validate({ subject: { consentId: approved.id, clientId: 'tpp' }, method: 'GET', path: '/psd2/accountinformation/v1/accounts', psuPresent: false });
+    assert.equal(answer.outcome, 'valid');
+    assert.deepEqual(seen, { register: 0, incrementIfCurrent: 1 }, 'the fast path, from the copy the approval stored');
+    assert.equal(repo.reads, 0);
+  });
+
+  test('Assent wires one memory into the service and the validator (MongoDB); on the embedded stores only the validator keeps copies', async () => {
+    const tpp = makeSecretClient(`tpp-memory-${randomUUID().slice(0, 8)}`);
+    const withMongo = await startTestServer({ clients: [tpp.config] });
+    try {
+      assert.ok(withMongo.assent.consents.remembered);
+      assert.equal(withMongo.assent.access.remembered, withMongo.assent.consents.remembered);
+    } finally {
+      await withMongo.stop();
+    }
+    const embedded = await startTestServer({ clients: [tpp.config] }, { embedded: true });
+    try {
+      assert.equal(embedded.assent.consents.remembered, undefined);
+      assert.ok(embedded.assent.access.remembered);
+    } finally {
+      await embedded.stop();
+    }
   });
 
   test('a change stored past the fence (maintenance) costs a writer one retry, never a lost write', async () => {
