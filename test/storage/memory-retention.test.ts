@@ -14,6 +14,7 @@ import { MemoryOidcStore, memoryAdapterClass } from '../../src/storage/memory/oi
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/stores.ts';
+import { MemoryDecisionClaims } from '../../src/storage/memory/decision-claims.ts';
 
 const NOW = new Date();
 const HOUR = 3_600_000;
@@ -167,5 +168,22 @@ describe('embedded oidc-provider store: expired records are evicted', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe('embedded decision claims: expired claims are evicted without a walk over the live ones', () => {
+  it('a new claim evicts the expired ones before it, and stops at the first live one', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-12-03T12:00:00Z') });
+    const claims = new MemoryDecisionClaims();
+    assert.equal(await claims.claim('long', 600), true);
+    for (let i = 0; i < 1_000; i++) assert.equal(await claims.claim(`short-${i}`, 1), true);
+    t.mock.timers.tick(2_000);
+    assert.equal(await claims.claim('next', 60), true);
+    // the long-lived claim at the front ends the eviction: nothing behind it is looked at yet
+    assert.equal(claims.size, 1_002);
+    assert.equal(await claims.claim('short-5', 60), true, 'an expired claim does not block its interaction');
+    t.mock.timers.tick(600_000);
+    assert.equal(await claims.claim('later', 60), true);
+    assert.equal(claims.size, 1, 'once the front expired, everything expired behind it went too');
   });
 });

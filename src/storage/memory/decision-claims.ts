@@ -22,10 +22,22 @@ export class MemoryDecisionClaims implements DecisionClaims {
 
   async claim(uid: string, ttlSeconds: number): Promise<boolean> {
     if (this.#live(uid)) return false;
-    // expired claims of other interactions go as new ones come: the map stays as small as the live set
-    for (const [key, claim] of this.#claims) if (claim.expiresAt <= Date.now()) this.#claims.delete(key);
-    this.#claims.set(uid, { expiresAt: Date.now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000 });
+    // Expired claims of other interactions go as new ones come, oldest first, until the first live one:
+    // amortised O(1) per claim, never a walk over every claim held. (The map is in claim order; a claim
+    // whose interaction ends sooner than one claimed before it goes when read, or when those before it
+    // have expired: at most one interaction lifetime of claims is ever held.)
+    const now = Date.now();
+    for (const [key, claim] of this.#claims) {
+      if (claim.expiresAt > now) break;
+      this.#claims.delete(key);
+    }
+    this.#claims.set(uid, { expiresAt: now + Math.max(1, Math.ceil(ttlSeconds)) * 1000 });
     return true;
+  }
+
+  /** claims held, live or not yet evicted (tests) */
+  get size(): number {
+    return this.#claims.size;
   }
 
   async settle(uid: string, returnTo: string): Promise<void> {
