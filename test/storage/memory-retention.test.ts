@@ -15,6 +15,10 @@ import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/stores.ts';
 import { MemoryDecisionClaims } from '../../src/storage/memory/decision-claims.ts';
+import { ExpiringMap } from '../../src/storage/memory/expiring-map.ts';
+import { MemoryReplayStore } from '../../src/storage/memory/replay-store.ts';
+import { MemoryRateLimiter } from '../../src/storage/memory/rate-limiter.ts';
+import { MemoryLoginAttempts } from '../../src/storage/memory/login-attempts.ts';
 
 const NOW = new Date();
 const HOUR = 3_600_000;
@@ -185,5 +189,43 @@ describe('embedded decision claims: expired claims are evicted without a walk ov
     t.mock.timers.tick(600_000);
     assert.equal(await claims.claim('later', 60), true);
     assert.equal(claims.size, 1, 'once the front expired, everything expired behind it went too');
+  });
+});
+
+describe('embedded short-lived records (ExpiringMap): evicted from the front as new ones are written', () => {
+  it('a write evicts the expired entries before the first live one; rewriting a key moves it to the back', () => {
+    const map = new ExpiringMap<number>();
+    for (let i = 0; i < 5; i++) map.set(`a${i}`, i, 1_000, 0);
+    map.set('b', 9, 5_000, 0);
+    map.set('a0', 10, 9_000, 0); // a0 again: now behind b, with its new expiry
+    assert.equal(map.size, 6);
+    map.set('c', 1, 9_000, 2_000); // a1..a4 expired at the front: gone; b is live and ends the eviction
+    assert.equal(map.size, 3);
+    assert.equal(map.get('a1', 2_000), undefined);
+    assert.equal(map.get('a0', 2_000), 10);
+    assert.equal(map.get('b', 6_000), undefined, 'an expired entry is not answered, and goes when read');
+    assert.equal(map.size, 2);
+  });
+
+  it('the replay store, the creation limiter and the login throttle stay bounded by what is live', async () => {
+    let now = 0;
+    const replays = new MemoryReplayStore({ now: () => now });
+    for (let i = 0; i < 20_000; i++) assert.equal(await replays.firstUse(`jti-${i}`, 60), true);
+    assert.equal(await replays.firstUse('jti-7', 60), false, 'a live id is refused');
+    now = 61_000;
+    assert.equal(await replays.firstUse('jti-7', 60), true, 'an expired one is accepted again');
+    assert.equal(replays.size, 1, 'the 20,000 expired ids went with the next write');
+
+    const limiter = new MemoryRateLimiter({ now: () => now });
+    for (let i = 0; i < 3; i++) assert.equal(await limiter.take('tpp', 2, 1_000), i < 2 ? 0 : 1);
+    now += 1_000;
+    assert.equal(await limiter.take('tpp', 2, 1_000), 0, 'a new window');
+
+    const attempts = new MemoryLoginAttempts({ now: () => now });
+    const state = await attempts.recordFailure('alice', (n) => (n >= 2 ? 5_000 : 0), 60);
+    assert.deepEqual(state, { failures: 1, blockedUntil: 0 });
+    assert.deepEqual(await attempts.recordFailure('alice', (n) => (n >= 2 ? 5_000 : 0), 60), { failures: 2, blockedUntil: now + 5_000 });
+    now += 61_000;
+    assert.deepEqual(await attempts.state('alice'), { failures: 0, blockedUntil: 0 }, 'forgotten after its window');
   });
 });

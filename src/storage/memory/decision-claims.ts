@@ -1,37 +1,25 @@
 /** Decision claims in one process (demo mode; see ../decision-claims.ts). */
 import type { ClaimState, DecisionClaims } from '../decision-claims.ts';
+import { ExpiringMap } from './expiring-map.ts';
 
 interface Claim {
   returnTo?: string;
-  expiresAt: number;
 }
 
 export class MemoryDecisionClaims implements DecisionClaims {
-  readonly #claims = new Map<string, Claim>();
+  /** uid → claim, expiring with its interaction (./expiring-map.ts: no walk over the live claims) */
+  readonly #claims = new ExpiringMap<Claim>();
   /** uid → the noted grant and when (insertion order is note order) */
   readonly #notes = new Map<string, { grantId: string; at: number }>();
 
   #live(uid: string): Claim | undefined {
-    const claim = this.#claims.get(uid);
-    if (claim && claim.expiresAt <= Date.now()) {
-      this.#claims.delete(uid);
-      return undefined;
-    }
-    return claim;
+    return this.#claims.get(uid, Date.now());
   }
 
   async claim(uid: string, ttlSeconds: number): Promise<boolean> {
     if (this.#live(uid)) return false;
-    // Expired claims of other interactions go as new ones come, oldest first, until the first live one:
-    // amortised O(1) per claim, never a walk over every claim held. (The map is in claim order; a claim
-    // whose interaction ends sooner than one claimed before it goes when read, or when those before it
-    // have expired: at most one interaction lifetime of claims is ever held.)
     const now = Date.now();
-    for (const [key, claim] of this.#claims) {
-      if (claim.expiresAt > now) break;
-      this.#claims.delete(key);
-    }
-    this.#claims.set(uid, { expiresAt: now + Math.max(1, Math.ceil(ttlSeconds)) * 1000 });
+    this.#claims.set(uid, {}, now + Math.max(1, Math.ceil(ttlSeconds)) * 1000, now);
     return true;
   }
 

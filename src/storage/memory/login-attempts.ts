@@ -1,12 +1,9 @@
-/** The in-process LoginAttempts (demo mode, tests): a map of key → state, pruned as it is used. */
+/** The in-process LoginAttempts (demo mode, tests): key → state, expired states evicted as new failures come. */
 import type { AttemptState, LoginAttempts } from '../login-attempts.ts';
-
-interface Entry extends AttemptState {
-  expiresAt: number;
-}
+import { ExpiringMap } from './expiring-map.ts';
 
 export class MemoryLoginAttempts implements LoginAttempts {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new ExpiringMap<AttemptState>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -14,36 +11,21 @@ export class MemoryLoginAttempts implements LoginAttempts {
   }
 
   async state(key: string): Promise<AttemptState> {
-    const entry = this.#live(key);
+    const entry = this.#entries.get(key, this.#now());
     return entry ? { failures: entry.failures, blockedUntil: entry.blockedUntil } : { failures: 0, blockedUntil: 0 };
   }
 
   async recordFailure(key: string, blockMs: (failures: number) => number, windowSeconds: number): Promise<AttemptState> {
     const now = this.#now();
-    if (this.#entries.size >= 10_000) this.#prune(now);
-    const entry = this.#live(key) ?? { failures: 0, blockedUntil: 0, expiresAt: 0 };
-    entry.failures += 1;
-    const block = Math.max(0, blockMs(entry.failures));
-    if (block > 0) entry.blockedUntil = Math.max(entry.blockedUntil, now + block);
-    entry.expiresAt = Math.max(now + windowSeconds * 1000, entry.blockedUntil);
-    this.#entries.set(key, entry);
-    return { failures: entry.failures, blockedUntil: entry.blockedUntil };
+    const before = this.#entries.get(key, now) ?? { failures: 0, blockedUntil: 0 };
+    const failures = before.failures + 1;
+    const block = Math.max(0, blockMs(failures));
+    const blockedUntil = block > 0 ? Math.max(before.blockedUntil, now + block) : before.blockedUntil;
+    this.#entries.set(key, { failures, blockedUntil }, Math.max(now + windowSeconds * 1000, blockedUntil), now);
+    return { failures, blockedUntil };
   }
 
   async clear(key: string): Promise<void> {
     this.#entries.delete(key);
-  }
-
-  #live(key: string): Entry | undefined {
-    const entry = this.#entries.get(key);
-    if (entry && entry.expiresAt <= this.#now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  #prune(now: number): void {
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
   }
 }

@@ -1,8 +1,9 @@
-/** The in-process ReplayStore (demo mode, tests): a map of id → expiry, pruned as it is used. */
+/** The in-process ReplayStore (demo mode, tests): id → expiry, expired ids evicted as new ones come. */
 import type { ReplayStore } from '../replay-store.ts';
+import { ExpiringMap } from './expiring-map.ts';
 
 export class MemoryReplayStore implements ReplayStore {
-  readonly #seen = new Map<string, number>();
+  readonly #seen = new ExpiringMap<true>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -11,14 +12,13 @@ export class MemoryReplayStore implements ReplayStore {
 
   async firstUse(id: string, ttlSeconds: number): Promise<boolean> {
     const now = this.#now();
-    const until = this.#seen.get(id);
-    if (until !== undefined && until > now) return false;
-    if (this.#seen.size >= 10_000) this.#prune(now);
-    this.#seen.set(id, now + ttlSeconds * 1000);
+    if (this.#seen.get(id, now)) return false;
+    this.#seen.set(id, true, now + ttlSeconds * 1000, now);
     return true;
   }
 
-  #prune(now: number): void {
-    for (const [id, until] of this.#seen) if (until <= now) this.#seen.delete(id);
+  /** ids held, live or not yet evicted (tests) */
+  get size(): number {
+    return this.#seen.size;
   }
 }
