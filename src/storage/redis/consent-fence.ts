@@ -5,6 +5,7 @@
  * fenced increment adds to the same usage hashes as RedisUsageCounter.
  */
 import type { Redis } from 'ioredis';
+import { LuaScript } from './lua-script.ts';
 import { UsageUnavailable } from '../../consent/usage.ts';
 import { FENCE_TTL_MS, type ConsentFence } from '../consent-fence.ts';
 import { usageKey } from './usage-counter.ts';
@@ -51,26 +52,20 @@ local f = redis.call('HMGET', KEYS[1], 'r', 'h')
 if f[1] ~= ARGV[1] or (f[2] and tonumber(f[2]) > 0) then return false end
 return redis.call('HGETALL', KEYS[2])`;
 
-type Scripted = Redis & {
-  assentFenceHold(key: string, ttl: number): Promise<number>;
-  assentFenceRelease(key: string, ttl: number, revision: string): Promise<number>;
-  assentFenceRegister(key: string, ttl: number, revision: string): Promise<number>;
-  assentFenceCurrent(key: string, revision: string): Promise<number>;
-  assentFenceIncrement(fence: string, usage: string, revision: string, resource: string, expiresAt: number): Promise<number>;
-  assentFenceUsage(fence: string, usage: string, revision: string): Promise<string[] | null>;
-};
+const holdScript = new LuaScript(HOLD);
+const releaseScript = new LuaScript(RELEASE);
+const registerScript = new LuaScript(REGISTER);
+const currentScript = new LuaScript(CURRENT);
+const incrementScript = new LuaScript(INCREMENT);
+const usageScript = new LuaScript(USAGE);
 
 export class RedisConsentFence implements ConsentFence {
-  readonly #redis: Scripted;
+  readonly #redis: Redis;
   readonly #prefix: string;
   readonly #timeoutMs: number;
 
   constructor(redis: Redis, options: { prefix: string; timeoutMs?: number }) {
-    const scripts = { assentFenceHold: [1, HOLD], assentFenceRelease: [1, RELEASE], assentFenceRegister: [1, REGISTER], assentFenceCurrent: [1, CURRENT], assentFenceIncrement: [2, INCREMENT], assentFenceUsage: [2, USAGE] } as const;
-    for (const [name, [numberOfKeys, lua]] of Object.entries(scripts)) {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
-    }
-    this.#redis = redis as Scripted;
+    this.#redis = redis;
     this.#prefix = options.prefix;
     this.#timeoutMs = options.timeoutMs ?? 1_500;
   }
@@ -80,24 +75,24 @@ export class RedisConsentFence implements ConsentFence {
   }
 
   async hold(consentId: string): Promise<void> {
-    await this.#guard(this.#redis.assentFenceHold(this.#key(consentId), FENCE_TTL_MS), 'the consent could not be locked for writing (Redis unavailable)');
+    await this.#guard(holdScript.run(this.#redis, [this.#key(consentId)], [FENCE_TTL_MS]), 'the consent could not be locked for writing (Redis unavailable)');
   }
 
   async release(consentId: string, revision: number | null): Promise<void> {
-    await this.#guard(this.#redis.assentFenceRelease(this.#key(consentId), FENCE_TTL_MS, revision === null ? '' : String(revision)), 'the consent fence could not be released');
+    await this.#guard(releaseScript.run(this.#redis, [this.#key(consentId)], [FENCE_TTL_MS, revision === null ? '' : String(revision)]), 'the consent fence could not be released');
   }
 
   async register(consentId: string, revision: number): Promise<boolean> {
-    return (await this.#guard(this.#redis.assentFenceRegister(this.#key(consentId), FENCE_TTL_MS, String(revision)), 'the consent fence is unavailable')) === 1;
+    return (await this.#guard(registerScript.run(this.#redis, [this.#key(consentId)], [FENCE_TTL_MS, String(revision)]), 'the consent fence is unavailable')) === 1;
   }
 
   async isCurrent(consentId: string, revision: number): Promise<boolean> {
-    return (await this.#guard(this.#redis.assentFenceCurrent(this.#key(consentId), String(revision)), 'the consent fence is unavailable')) === 1;
+    return (await this.#guard(currentScript.run(this.#redis, [this.#key(consentId)], [String(revision)]), 'the consent fence is unavailable')) === 1;
   }
 
   async incrementIfCurrent(consentId: string, revision: number, bucket: string, resource: string, expiresAt: Date): Promise<number | undefined> {
     const count = await this.#guard(
-      this.#redis.assentFenceIncrement(this.#key(consentId), usageKey(this.#prefix, consentId, bucket), String(revision), resource, expiresAt.getTime()),
+      incrementScript.run(this.#redis, [this.#key(consentId), usageKey(this.#prefix, consentId, bucket)], [String(revision), resource, expiresAt.getTime()]) as Promise<number>,
       'the usage counters (Redis) are unavailable',
       true,
     );
@@ -106,7 +101,7 @@ export class RedisConsentFence implements ConsentFence {
 
   async usageIfCurrent(consentId: string, revision: number, bucket: string): Promise<Record<string, number> | undefined> {
     const flat = await this.#guard(
-      this.#redis.assentFenceUsage(this.#key(consentId), usageKey(this.#prefix, consentId, bucket), String(revision)),
+      usageScript.run(this.#redis, [this.#key(consentId), usageKey(this.#prefix, consentId, bucket)], [String(revision)]) as Promise<string[] | null>,
       'the usage counters (Redis) are unavailable',
       true,
     );
