@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { createConsent } from '../../src/consent/state.ts';
+import { createConsent, terminateByTpp } from '../../src/consent/state.ts';
+import { applyChange } from '../../src/consent/change.ts';
 import type { Consent, ConsentChange } from '../../src/consent/types.ts';
 import type { FieldProtection } from '../../src/storage/mongo/consent-document.ts';
 import { MongoConsentRepository, type MongoConsentRepositoryOptions } from '../../src/storage/mongo/consent-repository.ts';
@@ -102,6 +103,31 @@ describe('MongoConsentRepository', () => {
       const names = (await repo.consents.listIndexes().toArray()).map((i) => i.name as string);
       for (const name of ['clientId_createdAt', 'psuIdIndex', 'status_expiresAt', 'grantId_unique', 'createdAt', 'expiresAt', 'accessIbanIndex']) {
         assert.ok(names.includes(name), `index ${name} missing from ${names.join(', ')}`);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('the termMonths backfill racing transitions of another instance undoes none of them', async () => {
+    const { repo, cleanup } = await makeRepository();
+    try {
+      const legacy = Array.from({ length: 40 }, (_, i) => consent(`old-race-${i}`));
+      for (const c of legacy) await repo.create(c);
+      await repo.consents.updateMany({ _id: { $in: legacy.map((c) => c.id) } }, { $unset: { termMonths: '' } });
+      const changes = legacy.map((c) => terminateByTpp(c, { now: new Date(c.createdAt.getTime() + 60_000) })!);
+      const [, ...applied] = await Promise.all([repo.backfillTermMonths(), ...changes.map((change, i) => repo.apply(change, legacy[i]))]);
+      // a change that lost to the backfill's write is computed again, as ConsentService would
+      for (const [i, result] of applied.entries()) {
+        if (result) continue;
+        const now = (await repo.findById(legacy[i]!.id))!;
+        assert.ok(await repo.apply({ ...changes[i]!, expect: { status: now.status, revision: now.revision } }), `${legacy[i]!.id}: the change applies when computed again`);
+      }
+      await repo.backfillTermMonths();
+      for (const [i, c] of legacy.entries()) {
+        const stored = await repo.findById(c.id);
+        assert.equal(stored?.status, applyChange(c, changes[i]!).status, `${c.id}: the transition was undone`);
+        assert.equal((await repo.consents.findOne({ _id: c.id }))?.termMonths, c.termMonths, `${c.id}: no termMonths`);
       }
     } finally {
       await cleanup();

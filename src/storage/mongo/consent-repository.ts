@@ -24,7 +24,7 @@
  * (./insert-batcher.ts): a lone one is sent at once, the ones arriving meanwhile wait and go together.
  */
 import { termMonths } from '../../consent/term.ts';
-import { MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
+import { MongoServerError, type Collection, type Db, type Filter, type IndexDescription, type Sort } from 'mongodb';
 import { ConsentAlreadyExists, ConsentStateConflict, GrantIdInUse } from '../../consent/errors.ts';
 import type { ConsentPage, ConsentQuery, ConsentRepository, ConsentSortField, QueryIndex } from '../../consent/repository.ts';
 import { AWAITING_STATUSES, OPEN_STATUSES } from '../../consent/regimes/index.ts';
@@ -174,17 +174,28 @@ export class MongoConsentRepository implements ConsentRepository {
    * them too. Idempotent (only documents without it); run at startup; returns how many it wrote.
    */
   async backfillTermMonths(): Promise<number> {
+    // under the claim protocol (rewriteStored), like every write of a consent: on FerretDB a plain update
+    // would be a read-modify-write that another instance's transition could land inside, and be undone
     let written = 0;
-    let batch: AnyBulkWriteOperation<ConsentDocument>[] = [];
-    const flush = async () => {
-      if (batch.length > 0) written += (await this.consents.bulkWrite(batch, { ordered: false })).modifiedCount;
-      batch = [];
-    };
-    for await (const doc of this.consents.find({ termMonths: { $exists: false } }, { projection: { createdAt: 1, expiresAt: 1 } })) {
-      batch.push({ updateOne: { filter: { _id: doc._id, termMonths: { $exists: false } }, update: { $set: { termMonths: termMonths(doc.createdAt, doc.expiresAt) } } } });
-      if (batch.length >= 500) await flush();
+    for (let pass = 0; pass < 3; pass++) {
+      let lost = 0;
+      let batch: ConsentDocument[] = [];
+      const flush = async () => {
+        const done = await Promise.all(
+          batch.map((doc) => this.rewriteStored(doc._id, { status: doc.status, revision: doc.revision }, { termMonths: termMonths(doc.createdAt, doc.expiresAt) })),
+        );
+        for (const applied of done) applied ? written++ : lost++;
+        batch = [];
+      };
+      const legacy = this.consents.find({ termMonths: { $exists: false } }, { projection: { createdAt: 1, expiresAt: 1, status: 1, revision: 1 } });
+      for await (const doc of legacy) {
+        batch.push(doc);
+        if (batch.length >= 32) await flush();
+      }
+      await flush();
+      // a consent that changed meanwhile is read again in the next pass (unless its change stored termMonths)
+      if (lost === 0) break;
     }
-    await flush();
     return written;
   }
 
