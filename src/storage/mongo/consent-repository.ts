@@ -10,9 +10,10 @@
  * writer on that revision completes the recorded change (never a different one) and clears it, so a crash
  * delays a consent instead of wedging it. No transactions are needed.
  *
- * Round trips: a transition costs TWO (claim insert, conditional update), on top of the read the
- * caller computed the change from (which ConsentService usually answers from a fenced copy, without MongoDB). That is the minimum on FerretDB: its only atomic single-winner step
- * is a unique insert, and the update has to follow it. A successful writer leaves its claim in place
+ * Round trips: a transition costs TWO (claim insert, conditional update), on top of the read the caller
+ * computed the change from (which ConsentService usually answers from a fenced copy, without MongoDB).
+ * That is the minimum on FerretDB: its only atomic single-winner step is a unique insert, and the update
+ * has to follow it. A successful writer leaves its claim in place
  * instead of deleting it (a third round trip): once the consent has moved past that revision the claim
  * blocks nobody — a stale writer on it loses either way, and after the lease clears it — and
  * `housekeeping` (the sweeper) deletes claims older than `claimRetentionMs` in one command. Only a claim
@@ -184,7 +185,10 @@ export class MongoConsentRepository implements ConsentRepository {
         const done = await Promise.all(
           batch.map((doc) => this.rewriteStored(doc._id, { status: doc.status, revision: doc.revision }, { termMonths: termMonths(doc.createdAt, doc.expiresAt) })),
         );
-        for (const applied of done) applied ? written++ : lost++;
+        for (const applied of done) {
+          if (applied) written++;
+          else lost++;
+        }
         batch = [];
       };
       const legacy = this.consents.find({ termMonths: { $exists: false } }, { projection: { createdAt: 1, expiresAt: 1, status: 1, revision: 1 } });
@@ -293,7 +297,7 @@ export class MongoConsentRepository implements ConsentRepository {
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       await this.#completeAbandonedClaim(claim._id);
-      return null;
+      return readBack ? null : false;
     }
     let applied: ConsentDocument | boolean | null = null;
     try {
